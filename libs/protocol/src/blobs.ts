@@ -1,0 +1,143 @@
+/**
+ * Framing of sealed blobs into UploadBlobs/DownloadBlobs messages (BlobPart in
+ * common.proto): small blobs share a ~1 MiB message, large ones are split into
+ * parts so no message comes near the size limit. Both ends use these, so the
+ * rules written in the proto are enforced in one place.
+ */
+import { ProtocolError } from './errors.js';
+import type { BlobPart, BlobPart__Output } from './generated/pbk/v1/BlobPart.js';
+import { BLOB_MESSAGE_BYTES, MAX_SEALED_BLOB_BYTES } from './limits.js';
+
+export type WireBlobType = 'BLOB_TYPE_DATA' | 'BLOB_TYPE_TREE';
+
+/** A sealed blob as it travels: the storage layer's SealedBlob with the wire's type names. */
+export interface WireBlob {
+  id: Buffer;
+  type: WireBlobType;
+  dekId: Buffer;
+  /** Plaintext length before compression. */
+  rawLength: number;
+  /** nonce || ciphertext || tag. */
+  sealed: Buffer;
+}
+
+/** Protobuf framing and fixed fields of one part, beyond its data (an over-estimate keeps messages under budget). */
+const PART_OVERHEAD_BYTES = 64;
+
+/**
+ * Groups blobs into messages of about `maxBytes`. push() returns the messages
+ * that became full (send them in order); flush() the last, partial one.
+ */
+export class BlobMessageBatcher {
+  #parts: BlobPart[] = [];
+  #bytes = 0;
+
+  constructor(readonly maxBytes: number = BLOB_MESSAGE_BYTES) {
+    if (maxBytes < 4096) throw new ProtocolError('INVALID_ARGUMENT', 'blob messages need at least 4 KiB');
+  }
+
+  push(blob: WireBlob): BlobPart[][] {
+    if (blob.sealed.length > MAX_SEALED_BLOB_BYTES) {
+      throw new ProtocolError('INVALID_ARGUMENT', `blob ${blob.id.toString('hex')} is ${blob.sealed.length} bytes sealed, over the ${MAX_SEALED_BLOB_BYTES}-byte limit`);
+    }
+    const full: BlobPart[][] = [];
+    const overhead = PART_OVERHEAD_BYTES + blob.id.length + blob.dekId.length;
+    let offset = 0;
+    do {
+      let room = this.maxBytes - this.#bytes - overhead;
+      // Do not start a blob in a nearly full message; send it and start fresh.
+      if (this.#parts.length > 0 && room < Math.min(4096, blob.sealed.length - offset)) {
+        full.push(this.#take());
+        room = this.maxBytes - overhead;
+      }
+      const end = Math.min(blob.sealed.length, offset + room);
+      this.#parts.push({
+        id: blob.id,
+        type: blob.type,
+        dekId: blob.dekId,
+        rawLength: blob.rawLength,
+        sealedLength: blob.sealed.length,
+        offset,
+        data: blob.sealed.subarray(offset, end),
+      });
+      this.#bytes += overhead + (end - offset);
+      offset = end;
+    } while (offset < blob.sealed.length);
+    return full;
+  }
+
+  flush(): BlobPart[] | undefined {
+    return this.#parts.length === 0 ? undefined : this.#take();
+  }
+
+  #take(): BlobPart[] {
+    const parts = this.#parts;
+    this.#parts = [];
+    this.#bytes = 0;
+    return parts;
+  }
+}
+
+/**
+ * Rebuilds blobs from parts received in order. Rejects (INVALID_ARGUMENT)
+ * anything that breaks the framing rules: interleaved blobs, gaps, changed
+ * fields between parts, or a declared size over MAX_SEALED_BLOB_BYTES (checked
+ * before allocating, so a peer cannot make us reserve memory it never sends).
+ */
+export class BlobAssembler {
+  #current: { first: BlobPart__Output; buffer: Buffer; filled: number } | undefined;
+
+  push(parts: readonly BlobPart__Output[]): WireBlob[] {
+    const done: WireBlob[] = [];
+    for (const part of parts) {
+      const blob = this.#add(part);
+      if (blob) done.push(blob);
+    }
+    return done;
+  }
+
+  /** Call at the end of the stream: a blob cut off mid-way is an error, never a short blob. */
+  finish(): void {
+    if (this.#current) {
+      const { first, filled } = this.#current;
+      this.#current = undefined;
+      throw new ProtocolError('INVALID_ARGUMENT', `the stream ended inside blob ${first.id.toString('hex')} (${filled} of ${first.sealedLength} bytes)`);
+    }
+  }
+
+  #add(part: BlobPart__Output): WireBlob | undefined {
+    const hex = part.id.toString('hex');
+    if (this.#current === undefined) {
+      if (part.offset !== 0) throw framing(`blob ${hex} starts at offset ${part.offset}, not 0`);
+      if (part.type !== 'BLOB_TYPE_DATA' && part.type !== 'BLOB_TYPE_TREE') throw framing(`blob ${hex} has type ${String(part.type)}`);
+      if (part.id.length === 0 || part.dekId.length === 0) throw framing('a blob part needs an id and a DEK id');
+      if (part.sealedLength <= 0 || part.sealedLength > MAX_SEALED_BLOB_BYTES) {
+        throw framing(`blob ${hex} declares ${part.sealedLength} sealed bytes; the limit is ${MAX_SEALED_BLOB_BYTES}`);
+      }
+      // The common case, a blob in one part: hand out its bytes without a copy.
+      if (part.data.length === part.sealedLength) {
+        return { id: part.id, type: part.type, dekId: part.dekId, rawLength: part.rawLength, sealed: part.data };
+      }
+      this.#current = { first: part, buffer: Buffer.allocUnsafe(part.sealedLength), filled: 0 };
+    }
+    const cur = this.#current;
+    const { first } = cur;
+    if (!part.id.equals(first.id)) throw framing(`blob ${hex} starts before blob ${first.id.toString('hex')} is complete`);
+    if (part.offset !== cur.filled) throw framing(`blob ${hex}: part at offset ${part.offset}, expected ${cur.filled}`);
+    if (part.sealedLength !== first.sealedLength || part.rawLength !== first.rawLength || part.type !== first.type || !part.dekId.equals(first.dekId)) {
+      throw framing(`blob ${hex}: parts disagree on its length, type or DEK`);
+    }
+    if (part.data.length === 0 || cur.filled + part.data.length > first.sealedLength) {
+      throw framing(`blob ${hex}: part of ${part.data.length} bytes at offset ${part.offset} does not fit its ${first.sealedLength} bytes`);
+    }
+    part.data.copy(cur.buffer, cur.filled);
+    cur.filled += part.data.length;
+    if (cur.filled < first.sealedLength) return undefined;
+    this.#current = undefined;
+    return { id: first.id, type: first.type as WireBlobType, dekId: first.dekId, rawLength: first.rawLength, sealed: cur.buffer };
+  }
+}
+
+function framing(message: string): ProtocolError {
+  return new ProtocolError('INVALID_ARGUMENT', `bad blob framing: ${message}`);
+}
