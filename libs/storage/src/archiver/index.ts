@@ -1,0 +1,3 @@
+export { archiveDirectory, backupDirectory, type ArchiveOptions, type ArchiveContext, type ArchiveResult, type BackupDirectoryOptions } from './archiver.js';
+export { ChunkWorkerPool, type PoolStats } from './worker-pool.js';
+export { type FileJob, type FileResult, type WorkerInit } from './messages.js';

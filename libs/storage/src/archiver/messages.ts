@@ -1,0 +1,39 @@
+import type { ChunkerOptions } from '../chunker/index.js';
+
+/** Messages between the archiver (main thread) and its chunk workers. */
+export interface WorkerInit {
+  chunker: ChunkerOptions;
+  idKey: Uint8Array;
+  dekId: Uint8Array;
+  dekKey: Uint8Array;
+  zstdLevel: number;
+}
+
+export interface FileJob {
+  path: string;
+  size: number;
+}
+
+export type ToWorker =
+  | { op: 'files'; taskId: number; files: FileJob[] }
+  | { op: 'need'; taskId: number; need: boolean[] }
+  | { op: 'ack'; taskId: number };
+
+export interface FileResult {
+  /** Blob ids (hex) in order, when the file was read consistently. */
+  content?: string[];
+  size?: number;
+  error?: string;
+  /** Why it failed: 'vanished' (gone before or while read), 'changing' (kept changing), 'io'. */
+  reason?: 'vanished' | 'changing' | 'io';
+}
+
+export type FromWorker =
+  | { op: 'ids'; taskId: number; ids: Uint8Array[] }
+  | { op: 'blobs'; taskId: number; blobs: { id: Uint8Array; sealed: Uint8Array; rawLength: number }[] }
+  | { op: 'done'; taskId: number; results: FileResult[]; bytesRead: number }
+  | { op: 'fatal'; taskId: number; message: string };
+
+export function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}

@@ -1,0 +1,1 @@
+export { sealChunk, openChunk, makeBlob } from './codec.js';

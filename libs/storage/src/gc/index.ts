@@ -1,0 +1,1 @@
+export { collectGarbage, type GcOptions, type GcReport } from './gc.js';

@@ -1,0 +1,1 @@
+export { restoreSnapshot, type RestoreOptions, type RestoreStats } from './restorer.js';

@@ -1,0 +1,24 @@
+import type { Dek } from '@pbk/crypto';
+import { makeBlob } from '../blob/codec.js';
+import type { SealedBlob } from '../pack/index.js';
+import type { Repository } from '../repository/index.js';
+import { decodeTree, encodeTree, type Tree } from './tree.js';
+
+/** Where new blobs go: the local repository, or (in the agent) the coordinator over gRPC. */
+export interface BlobSink {
+  claimMissing(ids: readonly Buffer[]): boolean[] | Promise<boolean[]>;
+  addBlob(blob: SealedBlob): Promise<void>;
+  releaseClaims?(ids: readonly Buffer[]): void;
+}
+
+/** Seals and stores a tree unless an identical one exists; returns its id (hex) and the bytes it added. */
+export async function saveTree(sink: BlobSink, dek: Dek, idKey: Buffer, tree: Tree): Promise<{ id: string; storedBytes: number }> {
+  const blob = makeBlob(dek, idKey, 'tree', encodeTree(tree), 3);
+  const [missing] = await sink.claimMissing([blob.id]);
+  if (missing) await sink.addBlob(blob);
+  return { id: blob.id.toString('hex'), storedBytes: missing ? blob.sealed.length : 0 };
+}
+
+export async function loadTree(repo: Pick<Repository, 'readBlob'>, id: string, where: string): Promise<Tree> {
+  return decodeTree(await repo.readBlob(Buffer.from(id, 'hex'), `tree ${where}`), where);
+}

@@ -1,0 +1,121 @@
+import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backupDirectory, ChunkWorkerPool } from '../src/archiver/index.js';
+import { StorageError } from '../src/errors.js';
+import { restoreSnapshot } from '../src/restore/index.js';
+import { listSnapshots, loadSnapshot } from '../src/snapshot/index.js';
+import { makeTestRepo, tempDir, type TestRepo } from '../src/testing.js';
+import { verifyRepository } from '../src/verify/index.js';
+import { describeTree, makeSampleTree } from './helpers.js';
+
+const source = { host: 'test-host', kind: 'files' as const, name: 'sample' };
+
+describe('backup and restore through the local repository', () => {
+  let t: TestRepo;
+  let work: { dir: string; cleanup(): Promise<void> };
+  beforeEach(async () => {
+    t = await makeTestRepo();
+    work = await tempDir();
+  });
+  afterEach(async () => {
+    await t.cleanup();
+    await work.cleanup();
+  });
+
+  it('restores contents and metadata exactly, at two points in time', async () => {
+    const data = join(work.dir, 'data');
+    await mkdir(data);
+    await makeSampleTree(data);
+    const before = await describeTree(data);
+    const first = await backupDirectory(t.repo, data, { source, workers: 2 });
+    expect(first.summary.errors).toEqual([]);
+    expect(first.summary.files).toBe(8);
+
+    await appendFile(join(data, 'docs/nested/deeper/log.txt'), 'one more line\n');
+    await writeFile(join(data, 'new.txt'), 'new file');
+    await rm(join(data, 'hello.txt'));
+    const after = await describeTree(data);
+    const second = await backupDirectory(t.repo, data, { source, workers: 2 });
+    expect(second.parent).toBe(first.id);
+    // Only the changed and new file were read; everything else was reused by size+mtime+inode.
+    expect(second.summary.bytesRead).toBeLessThan(200_000);
+    expect(second.summary.bytesNewStored).toBeLessThan(first.summary.bytesNewStored / 4);
+
+    const r1 = join(work.dir, 'r1');
+    const r2 = join(work.dir, 'r2');
+    await restoreSnapshot(t.repo, first, r1);
+    await restoreSnapshot(t.repo, second, r2);
+    expect(await describeTree(r1)).toEqual(before);
+    expect(await describeTree(r2)).toEqual(after);
+    // No temp file of the restore is left behind.
+    expect((await readdir(r2)).filter((n) => n.startsWith('.pbk-restore-'))).toEqual([]);
+  });
+
+  it('deduplicates identical content across files and snapshots', async () => {
+    const data = join(work.dir, 'data');
+    await mkdir(data);
+    const blob = Buffer.alloc(200 * 1024, 7);
+    for (let i = 0; i < 5; i++) await writeFile(join(data, `same-${i}.bin`), blob);
+    const s = await backupDirectory(t.repo, data, { source, workers: 2 });
+    const again = await backupDirectory(t.repo, data, { source, workers: 2, full: true });
+    expect(again.summary.bytesRead).toBe(5 * blob.length);
+    expect(again.summary.blobsNew).toBe(0);
+    expect(s.summary.blobsNew).toBeLessThan(6);
+  });
+
+  it('survives a reopen: index, snapshots and keys come from the repository alone', async () => {
+    const data = join(work.dir, 'data');
+    await mkdir(data);
+    await makeSampleTree(data);
+    const snap = await backupDirectory(t.repo, data, { source });
+    const reopened = await t.reopen();
+    const listed = await listSnapshots(reopened, { host: 'test-host' });
+    expect(listed.map((s) => s.id)).toEqual([snap.id]);
+    const out = join(work.dir, 'out');
+    await restoreSnapshot(reopened, await loadSnapshot(reopened, snap.id), out);
+    expect(await describeTree(out)).toEqual(await describeTree(data));
+    const report = await verifyRepository(reopened);
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.snapshots).toEqual({ total: 1, complete: 1 });
+  });
+
+  it('restores a single path, and refuses a non-empty target without force', async () => {
+    const data = join(work.dir, 'data');
+    await mkdir(data);
+    await makeSampleTree(data);
+    const snap = await backupDirectory(t.repo, data, { source });
+    const out = join(work.dir, 'out');
+    await restoreSnapshot(t.repo, snap, out, { path: 'docs/nested' });
+    expect((await readdir(join(out, 'nested'))).sort()).toEqual(['deeper', 'random.bin']);
+    await expect(restoreSnapshot(t.repo, snap, out)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await restoreSnapshot(t.repo, snap, out, { force: true });
+    expect(await readFile(join(out, 'hello.txt'), 'utf8')).toBe('hello world\n');
+    await expect(restoreSnapshot(t.repo, snap, join(work.dir, 'o2'), { path: 'no/such' })).rejects.toBeInstanceOf(StorageError);
+  });
+
+  it('reports files that vanish or keep changing while read, and keeps the rest', async () => {
+    const data = join(work.dir, 'data');
+    await mkdir(data);
+    await writeFile(join(data, 'steady.txt'), 'steady');
+    const busy = join(data, 'busy.log');
+    await writeFile(busy, Buffer.alloc(16 * 1024 * 1024, 1));
+    const timer = setInterval(() => void appendFile(busy, 'x'), 1);
+    let snap;
+    try {
+      snap = await backupDirectory(t.repo, data, { source, workers: 1 });
+    } finally {
+      clearInterval(timer);
+    }
+    expect(snap.summary.errors).toEqual([{ path: 'busy.log', message: expect.stringContaining('kept changing') }]);
+    expect(snap.summary.files).toBe(1);
+    const dek = await t.repo.keys.newDek();
+    const pool = new ChunkWorkerPool({ chunker: t.repo.chunkerOptions, idKey: t.repo.keys.master.idKey, dekId: dek.id, dekKey: dek.key, zstdLevel: 1 }, t.repo, { workers: 1 });
+    try {
+      expect(await pool.processFile({ path: join(data, 'gone.txt'), size: 10 })).toMatchObject({ reason: 'vanished' });
+    } finally {
+      await pool.close();
+    }
+  });
+});
