@@ -1,0 +1,9 @@
+/** Every `pbk` command, in the order help lists them. One file per command. */
+import { backupNowCommand } from './backup-now.js';
+import type { Command } from './command.js';
+import { restoreFilesCommand } from './restore-files.js';
+import { snapshotsCommand } from './snapshots.js';
+import { statusCommand } from './status.js';
+import { verifyCommand } from './verify.js';
+
+export const COMMANDS: readonly Command[] = [statusCommand, snapshotsCommand, backupNowCommand, restoreFilesCommand, verifyCommand];
