@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dek } from '@pbk/crypto';
@@ -6,7 +7,6 @@ import { DEFAULT_ZSTD_LEVEL } from '../compress/zstd.js';
 import { StorageError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { compareNames, findSnapshot, loadTree, saveSnapshot, saveTree, type BlobSink, type SnapshotSummary, type SnapshotWithId, type SourceRef, type Tree, type TreeEntry } from '../snapshot/index.js';
-import { limiter } from '../util/limit.js';
 import { ChunkWorkerPool } from './worker-pool.js';
 
 export interface ArchiveOptions {
@@ -32,9 +32,6 @@ export interface ArchiveResult {
   summary: Omit<SnapshotSummary, 'durationMs'>;
 }
 
-/** lstat calls in flight: enough to keep the disk busy, few enough not to flood libuv's pool. */
-const STAT_CONCURRENCY = 64;
-
 /**
  * Turns a directory into trees and blobs in `ctx.sink`. Works the same whether
  * the sink is the local repository or the coordinator (agent).
@@ -46,7 +43,6 @@ export async function archiveDirectory(ctx: ArchiveContext, root: string, parent
   if (!rootStat.isDirectory()) throw new StorageError('INVALID_ARGUMENT', `backup source ${root} is not a directory`);
   const pool = new ChunkWorkerPool({ chunker: ctx.chunker, idKey: ctx.idKey, dekId: ctx.dek.id, dekKey: ctx.dek.key, zstdLevel: options.zstdLevel ?? DEFAULT_ZSTD_LEVEL }, ctx.sink, { workers: options.workers });
   const summary: ArchiveResult['summary'] = { files: 0, dirs: 0, bytesTotal: 0, bytesRead: 0, blobsNew: 0, bytesNewStored: 0, errors: [] };
-  const statLimit = limiter(STAT_CONCURRENCY);
 
   const readParent = async (id: string | undefined, where: string): Promise<Map<string, TreeEntry>> => {
     if (!id || !ctx.readTree || options.full) return new Map();
@@ -72,11 +68,16 @@ export async function archiveDirectory(ctx: ArchiveContext, root: string, parent
       names.map(async (name) => {
         const childAbs = join(abs, name);
         const childRel = rel ? `${rel}/${name}` : name;
-        const st = await statLimit(() => lstat(childAbs, { bigint: true })).catch((err: NodeJS.ErrnoException) => {
-          summary.errors.push({ path: childRel, message: err.code === 'ENOENT' ? 'vanished before it was read' : `cannot stat: ${err.code ?? err.message}` });
-          return undefined;
-        });
-        if (!st) return;
+        // lstat synchronously: from the page cache it takes microseconds, while a trip through
+        // libuv's thread pool per entry made it the main thread's largest cost.
+        let st;
+        try {
+          st = lstatSync(childAbs, { bigint: true });
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          summary.errors.push({ path: childRel, message: code === 'ENOENT' ? 'vanished before it was read' : `cannot stat: ${code ?? (err as Error).message}` });
+          return;
+        }
         if (options.exclude?.(childRel, st.isDirectory())) return;
         const base = { name, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs.toString(), inode: st.ino.toString() };
         const prev = parent.get(name);
@@ -98,12 +99,12 @@ export async function archiveDirectory(ctx: ArchiveContext, root: string, parent
             summary.bytesTotal += size;
             return;
           }
-          const r = await pool.processFile({ path: childAbs, size });
+          const r = await pool.processFile({ path: childAbs, size, mtimeNs: base.mtimeNs });
           if (r.error || !r.content) {
             summary.errors.push({ path: childRel, message: r.error ?? 'no content' });
             return;
           }
-          entries.push({ ...base, type: 'file', size: r.size!, content: r.content });
+          entries.push({ ...base, ...(r.mtimeNs ? { mtimeNs: r.mtimeNs } : {}), type: 'file', size: r.size!, content: r.content });
           summary.files++;
           summary.bytesTotal += r.size!;
         } else {

@@ -4,7 +4,7 @@
  * Both cores do the CPU work (chunking, HMAC, zstd, AES-GCM); the main thread
  * only assembles packs and writes them.
  */
-import { open } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { keyedId, type Dek } from '@pbk/crypto';
 import { sealChunk } from '../blob/codec.js';
@@ -22,15 +22,19 @@ const READ_BYTES = 4 * 1024 * 1024;
 /** A file that changes while read is read again this many times, then reported. */
 const READ_ATTEMPTS = 3;
 
-let replies: ((m: ToWorker) => void) | undefined;
+/** Replies from the main thread, by task: a worker runs two tasks at once so it never idles on a round trip. */
+const replies = new Map<number, (m: ToWorker) => void>();
 port.on('message', (m: ToWorker) => {
   if (m.op === 'files') void runTask(m.taskId, m.files);
-  else replies?.(m);
+  else replies.get(m.taskId)?.(m);
 });
 
-function ask(msg: FromWorker, transfer: ArrayBuffer[] = []): Promise<ToWorker> {
+function ask(msg: FromWorker & { taskId: number }, transfer: ArrayBuffer[] = []): Promise<ToWorker> {
   return new Promise((resolve) => {
-    replies = resolve;
+    replies.set(msg.taskId, (m) => {
+      replies.delete(msg.taskId);
+      resolve(m);
+    });
     port.postMessage(msg, transfer);
   });
 }
@@ -56,36 +60,50 @@ async function runTask(taskId: number, files: FileJob[]): Promise<void> {
   }
 }
 
+/**
+ * Reads with synchronous calls on purpose: this is a worker thread, where
+ * blocking is free, and a small file then costs four syscalls instead of four
+ * trips through libuv's thread pool.
+ */
 async function readFile(taskId: number, f: FileJob): Promise<{ result: FileResult; bytesRead: number }> {
   let bytesRead = 0;
+  // The first attempt must match what the archiver saw with lstat; a retry matches the file as reopened.
+  let expected = { size: BigInt(f.size), mtimeNs: BigInt(f.mtimeNs) };
   for (let attempt = 1; ; attempt++) {
-    let fh;
+    let fd: number;
     try {
-      fh = await open(f.path, 'r');
+      // O_NONBLOCK: a path swapped for a FIFO must not hang the worker; O_NOFOLLOW: nor be swapped for a symlink.
+      fd = openSync(f.path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       return { result: { error: `cannot open: ${code ?? (err as Error).message}`, reason: code === 'ENOENT' ? 'vanished' : 'io' }, bytesRead };
     }
     try {
-      const before = await fh.stat({ bigint: true });
+      const opened = fstatSync(fd, { bigint: true });
+      if (!opened.isFile()) return { result: { error: 'replaced by something that is not a regular file while read', reason: 'changing' }, bytesRead };
+      if (attempt > 1) expected = { size: opened.size, mtimeNs: opened.mtimeNs };
       const chunker = new Chunker(init.chunker);
       const content: string[] = [];
       const batch = new Batch();
-      let size = 0;
-      for (;;) {
-        const buf = Buffer.allocUnsafeSlow(READ_BYTES);
-        const { bytesRead: n } = await fh.read(buf, 0, READ_BYTES, null);
+      const size = Number(expected.size);
+      let offset = 0;
+      // Read exactly the expected size in right-sized buffers (a small file costs one read and
+      // one small allocation); growth or shrinkage shows in the fstat below.
+      while (offset < size) {
+        const want = Math.min(READ_BYTES, size - offset);
+        const buf = Buffer.allocUnsafeSlow(want);
+        const n = readSync(fd, buf, 0, want, offset);
         if (n === 0) break;
-        size += n;
+        offset += n;
         bytesRead += n;
-        for (const c of chunker.push(buf.subarray(0, n))) await addChunk(taskId, batch, content, c);
+        for (const c of chunker.push(n === want ? buf : buf.subarray(0, n))) await addChunk(taskId, batch, content, c);
       }
       const last = chunker.finish();
       if (last) await addChunk(taskId, batch, content, last);
       await sendBatch(taskId, batch);
-      const after = await fh.stat({ bigint: true });
-      if (after.size === before.size && after.mtimeNs === before.mtimeNs && BigInt(size) === after.size) {
-        return { result: { content, size }, bytesRead };
+      const after = fstatSync(fd, { bigint: true });
+      if (after.size === expected.size && after.mtimeNs === expected.mtimeNs && BigInt(offset) === after.size) {
+        return { result: { content, size: offset, ...(attempt > 1 ? { mtimeNs: after.mtimeNs.toString() } : {}) }, bytesRead };
       }
       if (attempt >= READ_ATTEMPTS) {
         return { result: { error: `kept changing while read (${READ_ATTEMPTS} attempts)`, reason: 'changing' }, bytesRead };
@@ -93,7 +111,7 @@ async function readFile(taskId: number, f: FileJob): Promise<{ result: FileResul
     } catch (err) {
       return { result: { error: `read failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, reason: 'io' }, bytesRead };
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 }

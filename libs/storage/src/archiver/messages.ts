@@ -11,7 +11,9 @@ export interface WorkerInit {
 
 export interface FileJob {
   path: string;
+  /** Size and mtime from the archiver's lstat: the baseline a consistent read must still match. */
   size: number;
+  mtimeNs: string;
 }
 
 export type ToWorker =
@@ -23,6 +25,8 @@ export interface FileResult {
   /** Blob ids (hex) in order, when the file was read consistently. */
   content?: string[];
   size?: number;
+  /** Set when the file changed after the archiver's lstat and was read again: the metadata of what was read. */
+  mtimeNs?: string;
   error?: string;
   /** Why it failed: 'vanished' (gone before or while read), 'changing' (kept changing), 'io'. */
   reason?: 'vanished' | 'changing' | 'io';

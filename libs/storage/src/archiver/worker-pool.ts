@@ -15,11 +15,19 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+interface Task {
+  id: number;
+  items: Pending[];
+  claimed: Buffer[];
+}
+
 interface Slot {
   worker: Worker;
-  busy: boolean;
-  task?: { id: number; items: Pending[]; claimed: Buffer[] };
+  tasks: Map<number, Task>;
 }
+
+/** Tasks per worker: while one waits for the main thread's answer, the other computes. */
+const TASKS_PER_WORKER = 2;
 
 export interface PoolStats {
   bytesRead: number;
@@ -49,7 +57,7 @@ export class ChunkWorkerPool {
     const count = Math.max(1, options.workers ?? availableParallelism());
     for (let i = 0; i < count; i++) {
       const worker = startWorker(init);
-      const slot: Slot = { worker, busy: false };
+      const slot: Slot = { worker, tasks: new Map() };
       worker.on('message', (m: FromWorker) => void this.onMessage(slot, m));
       worker.on('error', (err) => this.fail(slot, err));
       worker.on('exit', (code) => {
@@ -73,27 +81,29 @@ export class ChunkWorkerPool {
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (slot.busy || this.queue.length === 0) continue;
-      const items = [this.queue.shift()!];
-      if (items[0]!.job.size < SMALL_FILE_BYTES) {
-        let bytes = items[0]!.job.size;
-        while (items.length < GROUP_FILES && this.queue.length > 0) {
-          const next = this.queue[0]!;
-          if (next.job.size >= SMALL_FILE_BYTES || bytes + next.job.size > GROUP_BYTES) break;
-          items.push(this.queue.shift()!);
-          bytes += next.job.size;
-        }
-      }
-      const id = this.nextTask++;
-      slot.busy = true;
-      slot.task = { id, items, claimed: [] };
-      slot.worker.postMessage({ op: 'files', taskId: id, files: items.map((p) => p.job) } satisfies ToWorker);
+      while (slot.tasks.size < TASKS_PER_WORKER && this.queue.length > 0) this.startTask(slot);
     }
   }
 
+  private startTask(slot: Slot): void {
+    const items = [this.queue.shift()!];
+    if (items[0]!.job.size < SMALL_FILE_BYTES) {
+      let bytes = items[0]!.job.size;
+      while (items.length < GROUP_FILES && this.queue.length > 0) {
+        const next = this.queue[0]!;
+        if (next.job.size >= SMALL_FILE_BYTES || bytes + next.job.size > GROUP_BYTES) break;
+        items.push(this.queue.shift()!);
+        bytes += next.job.size;
+      }
+    }
+    const id = this.nextTask++;
+    slot.tasks.set(id, { id, items, claimed: [] });
+    slot.worker.postMessage({ op: 'files', taskId: id, files: items.map((p) => p.job) } satisfies ToWorker);
+  }
+
   private async onMessage(slot: Slot, m: FromWorker): Promise<void> {
-    const task = slot.task;
-    if (!task || task.id !== m.taskId) return;
+    const task = slot.tasks.get(m.taskId);
+    if (!task) return;
     try {
       switch (m.op) {
         case 'ids': {
@@ -110,14 +120,13 @@ export class ChunkWorkerPool {
             this.stats.blobsNew++;
             this.stats.bytesNewStored += blob.sealed.length;
           }
-          task.claimed = [];
+          task.claimed = []; // the worker sends every blob of a batch in one message
           slot.worker.postMessage({ op: 'ack', taskId: m.taskId } satisfies ToWorker);
           break;
         }
         case 'done': {
           this.stats.bytesRead += m.bytesRead;
-          slot.busy = false;
-          slot.task = undefined;
+          slot.tasks.delete(task.id);
           m.results.forEach((r, i) => task.items[i]!.resolve(r));
           this.dispatch();
           break;
@@ -134,12 +143,11 @@ export class ChunkWorkerPool {
   /** A worker or the sink failed: every waiting file fails with the same error, and claims are released. */
   private fail(slot: Slot, err: unknown): void {
     this.failed ??= err;
-    const task = slot.task;
-    slot.task = undefined;
-    if (task) {
+    for (const task of slot.tasks.values()) {
       this.sink.releaseClaims?.(task.claimed);
       for (const p of task.items) p.reject(err);
     }
+    slot.tasks.clear();
     for (const p of this.queue.splice(0)) p.reject(err);
   }
 }
