@@ -208,6 +208,7 @@ describe('LocalBackend when the disk fills mid-put', () => {
     expect(await rejection(backend.put('data/aa/buffer', randomBytes(2 * MiB)))).toBeInstanceOf(NoSpaceError);
     await backend.put('data/aa/third', randomBytes(512 * 1024));
     expect(await listNames(backend)).toEqual(['data/aa/first', 'data/aa/third']);
+    await backend.close();
   });
 
   it('simulated disk-full (FaultyBackend afterBytes with an ENOSPC errno): NoSpaceError, the temp file is removed', async () => {

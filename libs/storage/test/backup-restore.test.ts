@@ -113,7 +113,7 @@ describe('backup and restore through the local repository', () => {
     const dek = await t.repo.keys.newDek();
     const pool = new ChunkWorkerPool({ chunker: t.repo.chunkerOptions, idKey: t.repo.keys.master.idKey, dekId: dek.id, dekKey: dek.key, zstdLevel: 1 }, t.repo, { workers: 1 });
     try {
-      expect(await pool.processFile({ path: join(data, 'gone.txt'), size: 10 })).toMatchObject({ reason: 'vanished' });
+      expect(await pool.processFile({ path: join(data, 'gone.txt'), size: 10, mtimeNs: '0' })).toMatchObject({ reason: 'vanished' });
     } finally {
       await pool.close();
     }

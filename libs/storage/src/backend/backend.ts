@@ -79,4 +79,6 @@ export interface Backend {
   list(prefix: string, options?: OpOptions): AsyncIterable<ObjectInfo>;
   /** Removes the object, durably; succeeds when there is nothing to remove. */
   delete(name: string, options?: OpOptions): Promise<void>;
+  /** Releases what the backend holds open (read handles, connections); optional. */
+  close?(): Promise<void>;
 }

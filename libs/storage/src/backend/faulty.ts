@@ -89,6 +89,10 @@ export class FaultyBackend implements Backend {
     return this.inner.stat(name, options);
   }
 
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
   async delete(name: string, options?: OpOptions): Promise<void> {
     const rule = await this.before('delete', name, options?.signal);
     if (rule && fails(rule)) throw errorOf(rule, 'delete', name)();

@@ -27,6 +27,22 @@ export interface LocalBackendOptions {
    * for throwaway repositories.
    */
   fsync?: boolean;
+  /**
+   * Objects under these prefixes never change once written (packs are named by their
+   * hash), so their read handles can be kept open between gets: a restore reads
+   * thousands of blobs from the same few packs. Default ['data/'].
+   */
+  immutablePrefixes?: string[];
+}
+
+/** Read handles kept open at most, and for how long unused. */
+const MAX_CACHED_HANDLES = 32;
+const HANDLE_IDLE_MS = 2000;
+
+interface CachedHandle {
+  file: Promise<{ handle: FileHandle; size: number }>;
+  lastUsed: number;
+  users: number;
 }
 
 /** Temp files live next to their target so the final rename never crosses a filesystem. */
@@ -116,6 +132,7 @@ export class LocalBackend implements Backend {
   private readonly fileMode: number;
   private readonly dirMode: number;
   private readonly fsync: boolean;
+  private readonly immutablePrefixes: string[];
   /**
    * A root missing from the start is created on the first put (a new repository); a root that
    * existed and then vanished is never recreated: that is an unmounted volume, and writing on
@@ -129,6 +146,7 @@ export class LocalBackend implements Backend {
     this.fileMode = options.fileMode ?? 0o600;
     this.dirMode = options.dirMode ?? 0o700;
     this.fsync = options.fsync ?? true;
+    this.immutablePrefixes = options.immutablePrefixes ?? ['data/'];
     this.rootExisted = existsSync(this.root);
   }
 
@@ -170,6 +188,7 @@ export class LocalBackend implements Backend {
     const { signal } = options;
     const what = `get ${name}`;
     throwIfAborted(signal, what);
+    if (this.immutablePrefixes.some((p) => name.startsWith(p))) return this.getCached(name, range, signal);
     let file: FileHandle | undefined;
     try {
       file = await open(this.pathOf(name), 'r');
@@ -191,6 +210,84 @@ export class LocalBackend implements Backend {
     } finally {
       await file?.close().catch(() => undefined);
     }
+  }
+
+  private readonly handles = new Map<string, CachedHandle>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  /** A ranged read through a kept-open handle (immutable objects only). */
+  private async getCached(name: string, range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Buffer> {
+    let entry = this.handles.get(name);
+    if (!entry) {
+      const file = (async () => {
+        const handle = await open(this.pathOf(name), 'r');
+        const info = await handle.stat().catch(async (err: unknown) => {
+          await handle.close().catch(() => undefined);
+          throw err;
+        });
+        if (!info.isFile()) {
+          await handle.close().catch(() => undefined);
+          throw new NotFoundError(name);
+        }
+        return { handle, size: info.size };
+      })();
+      entry = { file, lastUsed: Date.now(), users: 0 };
+      this.handles.set(name, entry);
+      this.evictHandles();
+    }
+    entry.users++;
+    entry.lastUsed = Date.now();
+    try {
+      const { handle, size } = await entry.file;
+      const { offset, length } = clampRange(range, size);
+      const out = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        throwIfAborted(signal, `get ${name}`);
+        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) throw new StorageError('INTERNAL', `${name} shrank while being read; objects are replaced by rename, so something else truncated it`);
+        done += bytesRead;
+      }
+      return out;
+    } catch (err) {
+      this.dropHandle(name, entry);
+      throw failure(err, name, 'get', signal);
+    } finally {
+      entry.users--;
+    }
+  }
+
+  private evictHandles(): void {
+    // Oldest first (Map keeps insertion order); never close a handle a read is using.
+    for (const [name, e] of this.handles) {
+      if (this.handles.size <= MAX_CACHED_HANDLES) break;
+      if (e.users === 0) this.dropHandle(name, e);
+    }
+    if (!this.sweeper && this.handles.size > 0) {
+      this.sweeper = setInterval(() => {
+        const now = Date.now();
+        for (const [name, e] of this.handles) if (e.users === 0 && now - e.lastUsed > HANDLE_IDLE_MS) this.dropHandle(name, e);
+        if (this.handles.size === 0) {
+          clearInterval(this.sweeper);
+          this.sweeper = undefined;
+        }
+      }, HANDLE_IDLE_MS);
+      this.sweeper.unref();
+    }
+  }
+
+  /** Closes the kept-open read handles (a volume cannot be unmounted while they are open). */
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    const entries = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(entries.map((e) => e.file.then(({ handle }) => handle.close()).catch(() => undefined)));
+  }
+
+  private dropHandle(name: string, entry: CachedHandle): void {
+    if (this.handles.get(name) === entry) this.handles.delete(name);
+    void entry.file.then(({ handle }) => handle.close()).catch(() => undefined);
   }
 
   createReadStream(name: string, range?: ByteRange, options: OpOptions = {}): Readable {
@@ -246,6 +343,8 @@ export class LocalBackend implements Backend {
   async delete(name: string, options: OpOptions = {}): Promise<void> {
     validateName(name);
     throwIfAborted(options.signal, `delete ${name}`);
+    const cached = this.handles.get(name);
+    if (cached) this.dropHandle(name, cached);
     const path = this.pathOf(name);
     try {
       await unlink(path);

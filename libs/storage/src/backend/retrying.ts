@@ -99,6 +99,10 @@ export class RetryingBackend implements Backend {
     return this.run('stat', name, options?.signal, () => this.inner.stat(name, options));
   }
 
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
   delete(name: string, options?: OpOptions): Promise<void> {
     return this.run('delete', name, options?.signal, () => this.inner.delete(name, options));
   }

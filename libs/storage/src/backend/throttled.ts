@@ -156,6 +156,10 @@ export class ThrottledBackend implements Backend {
     return this.holding(options?.signal, `stat ${name}`, () => this.inner.stat(name, options));
   }
 
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
   delete(name: string, options?: OpOptions): Promise<void> {
     return this.holding(options?.signal, `delete ${name}`, () => this.inner.delete(name, options));
   }
