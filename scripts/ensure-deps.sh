@@ -8,7 +8,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 # binary -> Debian package, for what the test suite starts for real.
-required=()
+required=("zstd:zstd")
 missing=()
 for pair in "${required[@]}"; do
   bin=${pair%%:*}; pkg=${pair#*:}

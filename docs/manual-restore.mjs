@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// Restores one snapshot of a pbk repository using nothing but this document's
+// format, Node's crypto and the `zstd` command: proof that the repository and
+// the KEK are enough (docs/repository-format.md, "Restoring by hand").
+// Usage: PBK_KEK_FILE=kek.key node manual-restore.mjs REPO SNAPSHOT_ID TARGET
+// (or PBK_PASSPHRASE=... for a passphrase KEK). Imports nothing from pbk.
+import { createDecipheriv, createHmac, scryptSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [repo, snapshotId, target] = process.argv.slice(2);
+if (!repo || !snapshotId || !target) throw new Error('usage: manual-restore.mjs REPO SNAPSHOT_ID TARGET');
+const rd = (name) => readFileSync(join(repo, name));
+
+function openAead(key, sealed, aad) {
+  const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, 12));
+  d.setAAD(aad);
+  d.setAuthTag(sealed.subarray(sealed.length - 16));
+  return Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]);
+}
+function decodePayload(p) {
+  if (p[0] === 0) return p.subarray(1);
+  if (p[0] === 1) return execFileSync('zstd', ['-d', '-c', '-q'], { input: p.subarray(1), maxBuffer: 1 << 30 });
+  throw new Error(`unknown encoding byte ${p[0]}`);
+}
+function unwrap(kek, kekVersion, keyId, wrapped, label) {
+  if (wrapped[0] !== 1 || wrapped.readUInt32BE(1) !== kekVersion) throw new Error('wrapped key: wrong format or KEK version');
+  const v = Buffer.alloc(4);
+  v.writeUInt32BE(kekVersion);
+  const aad = Buffer.concat([Buffer.from('pbk-wrap-v1\0'), Buffer.from(label), Buffer.from([0]), keyId, v]);
+  return openAead(kek, wrapped.subarray(5), aad);
+}
+
+// 1. KEK and its verifier.
+const config = JSON.parse(rd('config'));
+const kekName = readdirSync(join(repo, 'keys')).filter((n) => /^kek-\d+$/.test(n)).sort((a, b) => +b.slice(4) - +a.slice(4))[0];
+const rec = JSON.parse(rd(`keys/${kekName}`));
+const kek = rec.kdf
+  ? scryptSync(process.env.PBK_PASSPHRASE.normalize('NFC'), Buffer.from(rec.kdf.salt, 'base64'), 32, { N: rec.kdf.N, r: rec.kdf.r, p: rec.kdf.p, maxmem: 1 << 30 })
+  : Buffer.from(readFileSync(process.env.PBK_KEK_FILE, 'utf8').trim(), 'base64');
+if (!createHmac('sha256', kek).update('pbk kek verifier v1').digest().equals(Buffer.from(rec.verifier, 'base64'))) throw new Error('wrong KEK');
+
+// 2. Master keys.
+const master = unwrap(kek, rec.version, Buffer.from(config.id, 'hex'), rd('keys/master'), 'repo-master');
+const [idKey, metaKey] = [master.subarray(0, 32), master.subarray(32, 64)];
+const openObject = (kind, bytes) => decodePayload(openAead(metaKey, bytes.subarray(1), Buffer.from(`pbk-object-v1\0${kind}`)));
+
+// 3. The snapshot; 4. the index.
+const snapshot = JSON.parse(openObject('snapshot', rd(`snapshots/${snapshotId}`)));
+const index = new Map();
+const superseded = new Set();
+const indexFiles = readdirSync(join(repo, 'index')).map((id) => [id, openObject('index', rd(`index/${id}`))]);
+for (const [, b] of indexFiles) for (let i = 0, n = b.readUInt32LE(1); i < n; i++) superseded.add(b.subarray(5 + 32 * i, 37 + 32 * i).toString('hex'));
+for (const [id, b] of indexFiles) {
+  if (superseded.has(id)) continue;
+  let p = 5 + 32 * b.readUInt32LE(1);
+  const packs = b.readUInt32LE(p);
+  p += 4;
+  for (let i = 0; i < packs; i++) {
+    const packId = b.subarray(p, p + 32).toString('hex');
+    const count = b.readUInt32LE(p + 32);
+    p += 36;
+    for (let j = 0; j < count; j++, p += 64) {
+      index.set(b.subarray(p + 16, p + 48).toString('hex'), { packId, offset: b.readUInt32LE(p + 4), length: b.readUInt32LE(p + 8), dekId: b.subarray(p + 48, p + 64) });
+    }
+  }
+}
+
+// 5. Blobs.
+const deks = new Map();
+function blob(idHex) {
+  const e = index.get(idHex);
+  if (!e) throw new Error(`blob ${idHex} not in the index`);
+  const fd = openSync(join(repo, 'data', e.packId.slice(0, 2), e.packId), 'r');
+  const sealed = Buffer.alloc(e.length);
+  readSync(fd, sealed, 0, e.length, e.offset);
+  closeSync(fd);
+  const dekHex = e.dekId.toString('hex');
+  if (!deks.has(dekHex)) deks.set(dekHex, unwrap(kek, rec.version, e.dekId, rd(`keys/dek/${dekHex}`), 'dek'));
+  const id = Buffer.from(idHex, 'hex');
+  const plain = decodePayload(openAead(deks.get(dekHex), sealed, Buffer.concat([Buffer.from('pbk-blob-v1\0'), id, e.dekId])));
+  if (!createHmac('sha256', idKey).update(plain).digest().equals(id)) throw new Error(`blob ${idHex} does not match its id`);
+  return plain;
+}
+
+// 6. Trees.
+function restore(treeId, dir) {
+  mkdirSync(dir, { recursive: true });
+  for (const e of JSON.parse(blob(treeId)).entries) {
+    if (!e.name || e.name === '.' || e.name === '..' || /[/\\\0]/.test(e.name)) throw new Error(`unsafe entry name ${JSON.stringify(e.name)}`);
+    const path = join(dir, e.name);
+    if (e.type === 'dir') restore(e.subtree, path);
+    else if (e.type === 'symlink') symlinkSync(e.target, path);
+    else writeFileSync(path, Buffer.concat(e.content.map(blob)), { mode: e.mode & 0o777 });
+  }
+}
+restore(snapshot.tree, target);
+process.stdout.write(`restored snapshot ${snapshotId} (${snapshot.source.host}/${snapshot.source.name}) into ${target}\n`);
+
