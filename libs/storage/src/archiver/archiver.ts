@@ -1,5 +1,5 @@
-import { lstatSync } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dek } from '@pbk/crypto';
 import type { ChunkerOptions } from '../chunker/index.js';
@@ -57,7 +57,7 @@ export async function archiveDirectory(ctx: ArchiveContext, root: string, parent
     const parent = await readParent(parentId, rel || '/');
     let names: string[];
     try {
-      names = await readdir(abs);
+      names = readdirSync(abs); // sync, like lstat below: microseconds from the page cache
     } catch (err) {
       if (rel === '') throw err;
       summary.errors.push({ path: rel, message: `cannot list directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
@@ -87,7 +87,7 @@ export async function archiveDirectory(ctx: ArchiveContext, root: string, parent
           entries.push({ ...base, type: 'dir', subtree });
         } else if (st.isSymbolicLink()) {
           try {
-            entries.push({ ...base, type: 'symlink', target: await readlink(childAbs) });
+            entries.push({ ...base, type: 'symlink', target: readlinkSync(childAbs) });
           } catch (err) {
             summary.errors.push({ path: childRel, message: `cannot read link: ${(err as NodeJS.ErrnoException).code}` });
           }

@@ -17,8 +17,8 @@ const dek: Dek = { id: asBuffer(init.dekId), key: asBuffer(init.dekKey) };
 const port = parentPort!;
 
 /** Chunk plaintext held until the main thread says which ids it lacks. */
-const BATCH_BYTES = 8 * 1024 * 1024;
-const READ_BYTES = 4 * 1024 * 1024;
+const BATCH_BYTES = 4 * 1024 * 1024;
+const READ_BYTES = 2 * 1024 * 1024;
 /** A file that changes while read is read again this many times, then reported. */
 const READ_ATTEMPTS = 3;
 

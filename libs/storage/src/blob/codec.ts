@@ -1,5 +1,5 @@
 import { IntegrityError, keyedId, openBlob, sealBlob, type Dek } from '@pbk/crypto';
-import { decodePayload, encodePayload, PayloadEncodingError } from '../compress/zstd.js';
+import { decodePayload, encodePayloadTransient, PayloadEncodingError } from '../compress/zstd.js';
 import { BlobCorruptError } from '../errors.js';
 import type { BlobType, SealedBlob } from '../pack/index.js';
 
@@ -8,7 +8,7 @@ import type { BlobType, SealedBlob } from '../pack/index.js';
  * when that shrinks it, then AES-256-GCM with the blob id and DEK id as AAD.
  */
 export function sealChunk(dek: Dek, type: BlobType, id: Buffer, plaintext: Buffer, level?: number): SealedBlob {
-  return { type, id, dekId: dek.id, sealed: sealBlob(dek, id, encodePayload(plaintext, level)), rawLength: plaintext.length };
+  return { type, id, dekId: dek.id, sealed: sealBlob(dek, id, encodePayloadTransient(plaintext, level)), rawLength: plaintext.length };
 }
 
 /** Opens a sealed blob and checks that its plaintext hashes to its id. */

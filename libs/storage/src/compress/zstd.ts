@@ -19,23 +19,32 @@ export const DEFAULT_ZSTD_LEVEL = 1;
 let cctx: ZstdBinding.CCtx | undefined;
 let dctx: ZstdBinding.DCtx | undefined;
 
+let scratch = Buffer.allocUnsafeSlow(0);
+
 /**
  * Returns `encoding byte || payload`: zstd when it shrinks the data, the bytes
  * as they are otherwise (media and already-compressed files cost no more than
- * one failed attempt).
+ * one failed attempt). The result is a view into a scratch buffer that the
+ * next call overwrites: callers seal it at once (the seal copies it), which
+ * saves a compressBound-sized allocation per chunk on the backup hot path.
  */
-export function encodePayload(data: Uint8Array, level = DEFAULT_ZSTD_LEVEL): Buffer {
+export function encodePayloadTransient(data: Uint8Array, level = DEFAULT_ZSTD_LEVEL): Buffer {
   cctx ??= new zstd.CCtx();
-  const out = Buffer.allocUnsafe(1 + zstd.compressBound(data.length));
-  const n = cctx.compress(out.subarray(1), data, level);
+  const need = 1 + Math.max(zstd.compressBound(data.length), data.length);
+  if (scratch.length < need) scratch = Buffer.allocUnsafeSlow(need);
+  const n = cctx.compress(scratch.subarray(1, need), data, level);
   if (n + 1 < data.length) {
-    out[0] = ENCODING_ZSTD;
-    return out.subarray(0, n + 1);
+    scratch[0] = ENCODING_ZSTD;
+    return scratch.subarray(0, n + 1);
   }
-  const stored = Buffer.allocUnsafe(1 + data.length);
-  stored[0] = ENCODING_STORED;
-  stored.set(data, 1);
-  return stored;
+  scratch[0] = ENCODING_STORED;
+  scratch.set(data, 1);
+  return scratch.subarray(0, data.length + 1);
+}
+
+/** encodePayloadTransient, in a buffer of its own. */
+export function encodePayload(data: Uint8Array, level = DEFAULT_ZSTD_LEVEL): Buffer {
+  return Buffer.from(encodePayloadTransient(data, level));
 }
 
 export class PayloadEncodingError extends Error {}

@@ -13,7 +13,7 @@ import { OBJECT_FOLDERS, openObject, sealObject, type ObjectKind } from './objec
 export interface RepositoryOptions {
   /** Close a pack once it holds this many bytes. 32 MiB: tens of MiB per object keeps S3 request counts low while GC repacks stay cheap. */
   packTargetBytes?: number;
-  /** Packs being written at once; each holds up to packTargetBytes of memory. */
+  /** Packs being written at once while the next fills; each holds up to packTargetBytes of memory. One keeps up: a pack write takes a fraction of the time the workers need to fill the next. */
   maxPackWrites?: number;
   /** Write an index object after this many new packs (and at every flush), bounding what a crash leaves unindexed. */
   packsPerIndex?: number;
@@ -38,7 +38,7 @@ interface Compiled {
 function compile(o: RepositoryOptions): Compiled {
   return {
     packTargetBytes: o.packTargetBytes ?? 32 * 1024 * 1024,
-    maxPackWrites: o.maxPackWrites ?? 2,
+    maxPackWrites: o.maxPackWrites ?? 1,
     packsPerIndex: o.packsPerIndex ?? 64,
     now: o.now ?? (() => new Date()),
     onKeyAccess: o.onKeyAccess ?? (() => {}),
@@ -205,8 +205,11 @@ export class Repository {
     while (this.writes.size >= this.opts.maxPackWrites) await Promise.race(this.writes);
     this.throwIfWriteFailed();
     const pack = builder.finish(this.keys.master.metaKey);
+    // One buffer: a few large writes instead of one per blob, and a Buffer put can be retried.
+    const bytes = Buffer.concat(pack.parts, pack.length);
+    pack.parts.length = 0;
     const write = this.backend
-      .put(packName(pack.id), (async function* () { yield* pack.parts; })())
+      .put(packName(pack.id), bytes)
       .then(async () => {
         this.unindexed.push({ packId: pack.id, entries: pack.entries });
         this.index.addPack(pack.id, pack.entries);

@@ -1,5 +1,6 @@
 import type { Dek } from '@pbk/crypto';
-import { makeBlob } from '../blob/codec.js';
+import { keyedId } from '@pbk/crypto';
+import { sealChunk } from '../blob/codec.js';
 import type { SealedBlob } from '../pack/index.js';
 import type { Repository } from '../repository/index.js';
 import { decodeTree, encodeTree, type Tree } from './tree.js';
@@ -13,10 +14,14 @@ export interface BlobSink {
 
 /** Seals and stores a tree unless an identical one exists; returns its id (hex) and the bytes it added. */
 export async function saveTree(sink: BlobSink, dek: Dek, idKey: Buffer, tree: Tree): Promise<{ id: string; storedBytes: number }> {
-  const blob = makeBlob(dek, idKey, 'tree', encodeTree(tree), 3);
-  const [missing] = await sink.claimMissing([blob.id]);
-  if (missing) await sink.addBlob(blob);
-  return { id: blob.id.toString('hex'), storedBytes: missing ? blob.sealed.length : 0 };
+  const plaintext = encodeTree(tree);
+  const id = keyedId(idKey, plaintext);
+  const [missing] = await sink.claimMissing([id]);
+  if (!missing) return { id: id.toString('hex'), storedBytes: 0 };
+  // Compress and seal only trees the repository lacks: most directories are unchanged.
+  const blob = sealChunk(dek, 'tree', id, plaintext, 3);
+  await sink.addBlob(blob);
+  return { id: id.toString('hex'), storedBytes: blob.sealed.length };
 }
 
 export async function loadTree(repo: Pick<Repository, 'readBlob'>, id: string, where: string): Promise<Tree> {
