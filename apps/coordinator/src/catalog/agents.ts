@@ -153,6 +153,12 @@ export class AgentRegistry {
     });
   }
 
+  /** Every serial that must be refused (revoked or superseded), for an in-memory check on each call. */
+  async revokedSerials(): Promise<string[]> {
+    const rows = await this.db.query<{ cert_serial: string }>('SELECT cert_serial FROM revoked_certs');
+    return rows.map((r) => r.cert_serial);
+  }
+
   /** True when a certificate with this serial must be refused (revoked, or replaced by a newer enrollment). */
   async isRevoked(certSerial: string): Promise<boolean> {
     const rows = await this.db.query('SELECT 1 FROM revoked_certs WHERE cert_serial = $1', [certSerial]);

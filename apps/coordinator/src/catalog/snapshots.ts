@@ -202,6 +202,14 @@ export class SnapshotCatalog {
     return row === undefined ? undefined : toSnapshot(row);
   }
 
+  /** The newest snapshot of every source, by host, kind and name (Status, RPO metrics). */
+  async latestPerSource(): Promise<SnapshotWithId[]> {
+    const rows = await this.db.query<SnapshotRow>(
+      `SELECT DISTINCT ON (host, kind, name) * FROM snapshots ORDER BY host, kind, name, time DESC, id DESC`,
+    );
+    return rows.map(toSnapshot);
+  }
+
   /** Forgets a snapshot (after it was removed from the repository); false when it was not here. */
   async delete(id: string): Promise<boolean> {
     const rows = await this.db.query('DELETE FROM snapshots WHERE id = $1 RETURNING 1', [id]);

@@ -81,6 +81,30 @@ export class EnrollmentTokens {
     throw new EnrollmentTokenError('already used');
   }
 
+  /**
+   * Records the use of a signed token (docs/agent-coordinator.md: `pbk1.` tokens
+   * are verified by signature and expiry, not looked up) by its SHA-256, hex:
+   * one INSERT ... ON CONFLICT DO NOTHING, so of two enrollments with the same
+   * token exactly one wins, on either engine. The loser gets
+   * EnrollmentTokenError 'already used' ('revoked' when an operator revoked it).
+   */
+  async redeemSigned(tokenSha256: string, host: string, expiresAt: Date): Promise<void> {
+    assertHost(host);
+    if (!/^[0-9a-f]{64}$/.test(tokenSha256)) throw new CatalogError('INVALID_ARGUMENT', 'a token hash is 64 lower-case hex digits (SHA-256)');
+    const at = iso(this.now());
+    if (expiresAt.getTime() <= Date.parse(at)) throw new EnrollmentTokenError('expired');
+    const rows = await this.db.query(
+      `INSERT INTO enrollment_tokens (token_hash, host, issued_at, expires_at, used_at)
+       VALUES ($1, $2, $3::timestamptz, $4::timestamptz, $3::timestamptz)
+       ON CONFLICT (token_hash) DO NOTHING RETURNING 1`,
+      [tokenSha256, host, at, iso(expiresAt)],
+    );
+    if (rows.length > 0) return;
+    const [row] = await this.db.query<{ revoked_at: unknown }>('SELECT revoked_at FROM enrollment_tokens WHERE token_hash = $1', [tokenSha256]);
+    if (row !== undefined && toOptionalDate(row.revoked_at) !== undefined) throw new EnrollmentTokenError('revoked');
+    throw new EnrollmentTokenError('already used');
+  }
+
   /** Revokes every unused token of `host`; returns how many. */
   async revoke(host: string): Promise<number> {
     assertHost(host);

@@ -119,7 +119,7 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
       if (builder.count === 0) return;
       const pack = builder.finish(repo.keys.master.metaKey);
       builder = new PackBuilder();
-      if (!report.dryRun) await repo.backend.put(packName(pack.id), (async function* () { yield* pack.parts; })());
+      if (!report.dryRun) await repo.backend.put(packName(pack.id), Buffer.concat(pack.parts, pack.length));
       newPacks.push({ packId: pack.id, entries: pack.entries });
     };
     for (const plan of plans.filter((p) => p.action === 'repack')) {
