@@ -50,9 +50,13 @@ export async function restoreSnapshot(repo: BlobReader, snapshot: SnapshotWithId
   const fileLimit = limiter(options.concurrency ?? 16);
   const readAhead = options.readAhead ?? 4;
 
+  // A file is written under a temp name (O_EXCL, which never follows a symlink) and renamed
+  // into place, so nobody ever sees a torn file under its real name. Metadata is set on the
+  // open handle, sparing a path lookup per call.
   const writeFile = async (dir: string, e: TreeEntry, where: string): Promise<void> => {
-    const tmp = join(dir, `.pbk-restore-${randomBytes(8).toString('hex')}`);
-    const fh = await open(tmp, 'wx', 0o600);
+    const final = join(dir, e.name);
+    const path = join(dir, `.pbk-restore-${randomBytes(8).toString('hex')}`);
+    const fh = await open(path, 'wx', e.mode & 0o777);
     let written = 0;
     try {
       const ids = e.content ?? [];
@@ -73,15 +77,19 @@ export async function restoreSnapshot(repo: BlobReader, snapshot: SnapshotWithId
         written += data.length;
       }
       if (written !== e.size) throw new StorageError('CORRUPT', `restored ${where} has ${written} bytes, its tree entry says ${e.size}`);
+      if (owners && (e.uid !== myUid || e.gid !== myGid)) await fh.chown(e.uid, e.gid);
+      // chmod after chown (chown clears setuid/setgid), and only when umask clipped the mode.
+      if ((e.mode & ~0o777) !== 0 || (e.mode & umask) !== 0) await fh.chmod(e.mode);
+      const mtime = mtimeSeconds(e);
+      await fh.utimes(mtime, mtime);
       if (options.fsync) await fh.sync();
     } catch (err) {
       await fh.close().catch(() => {});
-      await rm(tmp, { force: true });
+      await rm(path, { force: true });
       throw err;
     }
     await fh.close();
-    await applyMeta(tmp, e, owners, false);
-    await rename(tmp, join(dir, e.name));
+    await rename(path, final);
     stats.files++;
     stats.bytes += written;
     options.onProgress?.(stats);
@@ -187,13 +195,23 @@ async function findPath(repo: BlobReader, root: Tree, path: string): Promise<{ e
 
 const myUid = process.getuid?.();
 const myGid = process.getgid?.();
+/** Read once (without changing it) to know when a created file's mode needs a chmod. */
+const umask = (() => {
+  const m = process.umask(0o022);
+  process.umask(m);
+  return m;
+})();
+
+function mtimeSeconds(e: TreeEntry): number {
+  return Number(BigInt(e.mtimeNs) / 1000n) / 1e6;
+}
 
 async function applyMeta(path: string, e: TreeEntry, owners: boolean, isLink: boolean): Promise<void> {
   // New files already belong to us: chown only when the entry says otherwise (a syscall saved per file).
   if (owners && (e.uid !== myUid || e.gid !== myGid)) await lchown(path, e.uid, e.gid);
   // chmod after chown: chown clears setuid/setgid bits.
   if (!isLink) await chmod(path, e.mode);
-  const mtime = Number(BigInt(e.mtimeNs) / 1000n) / 1e6;
+  const mtime = mtimeSeconds(e);
   if (isLink) await lutimes(path, mtime, mtime);
   else await utimes(path, mtime, mtime);
 }
