@@ -1,0 +1,162 @@
+/**
+ * The coordinator's single writer over the repository (DESIGN decision 5):
+ * checks every uploaded blob, adds it to the open pack, and makes uploads
+ * durable before they are acknowledged.
+ *
+ * Durable means: the blob's pack is written (fsynced, renamed) AND an index
+ * object naming that pack is written. The Repository's in-memory index learns
+ * a pack when its write completes, before any index object names it, so
+ * `index.has(id)` alone is not durability. This class keeps the set of packs
+ * known to be indexed durably:
+ *   - every pack loaded from index objects at open;
+ *   - after each successful flush, every pack that was complete when the
+ *     flush started (the flush's index object took all of them: index objects
+ *     are written only by flushes, which are serialized here, because the
+ *     coordinator opens the repository with the periodic index write off).
+ * A blob whose pack is not in that set yet is "in flight": another flush
+ * settles it. A blob that is neither indexed nor pending in the Repository was
+ * lost with a failed pack write and must be uploaded again.
+ *
+ * Blob writes from many upload streams still go straight into the pack
+ * builder (synchronous up to the pack write), so uploads stream in parallel.
+ */
+import { EventEmitter } from 'node:events';
+import type { Dek } from '@pbk/crypto';
+import { openChunk, type Repository } from '@pbk/storage';
+import type { WireBlob } from '@pbk/protocol';
+import { CoordinatorError } from './errors.js';
+import { Mutex } from './util/mutex.js';
+
+export type AcceptOutcome = 'stored' | 'duplicate';
+export type BlobState = 'durable' | 'in-flight' | 'absent';
+
+/** Flushes makeDurable tries before giving up on blobs still in flight (each waits for every pack write it can see). */
+const MAX_FLUSH_ROUNDS = 4;
+
+function key(id: Buffer): string {
+  return id.toString('latin1');
+}
+
+export class BlobStore {
+  /** Blobs handed to addBlob whose pack is not yet durably indexed (latin1 id keys). */
+  readonly #accepted = new Set<string>();
+  readonly #durablePacks: Set<string>;
+  readonly #flushMutex = new Mutex();
+  readonly #events = new EventEmitter();
+  readonly #countedPacks = new Set<string>();
+  #storedBytes = 0;
+
+  constructor(readonly repo: Repository) {
+    this.#events.setMaxListeners(0);
+    this.#durablePacks = new Set(repo.index.packIds());
+  }
+
+  state(id: Buffer): BlobState {
+    const entry = this.repo.index.get(id);
+    if (entry !== undefined && this.#durablePacks.has(entry.packId)) return 'durable';
+    if (entry !== undefined) return 'in-flight';
+    return this.#accepted.has(key(id)) && this.repo.hasBlob(id) ? 'in-flight' : 'absent';
+  }
+
+  isDurable(id: Buffer): boolean {
+    return this.state(id) === 'durable';
+  }
+
+  /** MissingBlobs told a run to upload these: whatever this store remembered of them is stale. */
+  forget(ids: readonly Buffer[]): void {
+    for (const id of ids) this.#accepted.delete(key(id));
+  }
+
+  /**
+   * Checks one uploaded blob and adds it to the open pack. The blob must be
+   * sealed with the run's DEK, and opening it must give plaintext that hashes
+   * to its id (openChunk): otherwise CORRUPT, and nothing of it is stored.
+   */
+  async accept(dek: Dek, blob: WireBlob): Promise<AcceptOutcome> {
+    if (this.state(blob.id) !== 'absent') return 'duplicate';
+    if (!blob.dekId.equals(dek.id)) {
+      throw new CoordinatorError(
+        'INVALID_ARGUMENT',
+        `blob ${blob.id.toString('hex')} is sealed with data key ${blob.dekId.toString('hex')}, but this run's key is ${dek.id.toString('hex')}: seal every blob of a run with the DEK BeginBackup returned`,
+      );
+    }
+    // Throws BlobCorruptError (CORRUPT) on a bad tag, bad compression or a plaintext that does not hash to the id.
+    openChunk(dek, this.repo.keys.master.idKey, blob.id, blob.sealed, blob.rawLength);
+    // No await between the checks above and here: no other stream can add the same id in between.
+    this.#accepted.add(key(blob.id));
+    try {
+      await this.repo.addBlob({ type: blob.type === 'BLOB_TYPE_TREE' ? 'tree' : 'data', id: blob.id, dekId: blob.dekId, sealed: blob.sealed, rawLength: blob.rawLength });
+    } catch (err) {
+      if (!this.repo.index.has(blob.id)) this.#accepted.delete(key(blob.id));
+      throw err;
+    }
+    return 'stored';
+  }
+
+  /**
+   * Resolves once every id in `ids` is durable: the acknowledgement an agent
+   * may rely on. UNAVAILABLE when one was lost with a failed pack write (the
+   * agent asks MissingBlobs again and re-uploads it).
+   */
+  async makeDurable(ids: readonly Buffer[]): Promise<void> {
+    for (let round = 0; round < MAX_FLUSH_ROUNDS; round++) {
+      await this.flush();
+      let inFlight = 0;
+      const lost: Buffer[] = [];
+      for (const id of ids) {
+        const s = this.state(id);
+        if (s === 'in-flight') inFlight++;
+        else if (s === 'absent') lost.push(id);
+      }
+      if (lost.length > 0) {
+        throw new CoordinatorError(
+          'UNAVAILABLE',
+          `${lost.length} blob(s) of this upload (first ${lost[0]!.toString('hex')}) did not become durable: a pack write failed (the coordinator log says why); ask MissingBlobs again and upload what it reports`,
+        );
+      }
+      if (inFlight === 0) return;
+    }
+    throw new CoordinatorError('UNAVAILABLE', 'blobs of this upload are still being written after several flushes: the repository is overloaded or failing; retry the upload');
+  }
+
+  /** One flush at a time (see the top of this file for why that is what makes "durable" true). */
+  async flush(): Promise<void> {
+    await this.#flushMutex.run(async () => {
+      const complete = [...this.repo.index.packIds()];
+      try {
+        await this.repo.flush();
+        for (const p of complete) this.#durablePacks.add(p);
+      } finally {
+        for (const k of [...this.#accepted]) {
+          const id = Buffer.from(k, 'latin1');
+          const s = this.state(id);
+          if (s === 'durable' || s === 'absent') this.#accepted.delete(k);
+        }
+        this.#events.emit('flushed');
+      }
+    });
+  }
+
+  /** Resolves at the next completed flush, or after `ms`. */
+  nextFlush(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#events.off('flushed', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#events.on('flushed', done);
+    });
+  }
+
+  /** Sealed bytes in indexed packs; counted once per pack. */
+  storedBytes(): number {
+    for (const packId of this.repo.index.packIds()) {
+      if (this.#countedPacks.has(packId)) continue;
+      this.#countedPacks.add(packId);
+      for (const e of this.repo.index.packEntries(packId) ?? []) this.#storedBytes += e.length;
+    }
+    return this.#storedBytes;
+  }
+}

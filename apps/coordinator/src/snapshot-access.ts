@@ -1,0 +1,66 @@
+/**
+ * Finding snapshots and what they reference. The catalog is a cache of the
+ * repository (DESIGN decision 4): a snapshot missing from it is looked up in
+ * the repository itself and put back.
+ */
+import { loadSnapshot, StorageError, type Repository, type SnapshotWithId } from '@pbk/storage';
+import type { Catalog } from './catalog/index.js';
+import { CoordinatorError } from './errors.js';
+import { walkTrees } from './tree-walk.js';
+
+export async function snapshotById(catalog: Catalog, repo: Repository, hex: string): Promise<SnapshotWithId> {
+  const cached = await catalog.snapshots.get(hex);
+  if (cached !== undefined) return cached;
+  try {
+    const s = await loadSnapshot(repo, hex);
+    await catalog.snapshots.put(s);
+    return s;
+  } catch (err) {
+    if (err instanceof StorageError && err.code === 'NOT_FOUND') {
+      throw new CoordinatorError('NOT_FOUND', `no snapshot ${hex}: list them with 'pbk snapshots'`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * The ids (trees and data, latin1 keys) each recently used snapshot
+ * references, so DownloadBlobs can refuse ids that are not part of the
+ * snapshot it names. Kept for the last few snapshots only.
+ */
+export class ReferenceCache {
+  readonly #sets = new Map<string, Promise<Set<string>>>();
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly capacity: number,
+  ) {}
+
+  get(snapshot: SnapshotWithId): Promise<Set<string>> {
+    let p = this.#sets.get(snapshot.id);
+    if (p !== undefined) {
+      // Most recently used last.
+      this.#sets.delete(snapshot.id);
+      this.#sets.set(snapshot.id, p);
+      return p;
+    }
+    p = this.#walk(snapshot.tree);
+    p.catch(() => this.#sets.delete(snapshot.id));
+    this.#sets.set(snapshot.id, p);
+    while (this.#sets.size > this.capacity) {
+      const oldest = this.#sets.keys().next().value;
+      if (oldest === undefined) break;
+      this.#sets.delete(oldest);
+    }
+    return p;
+  }
+
+  async #walk(rootHex: string): Promise<Set<string>> {
+    const ids = new Set<string>();
+    const add = (hex: string): void => {
+      ids.add(Buffer.from(hex, 'hex').toString('latin1'));
+    };
+    await walkTrees(this.repo, rootHex, { onTree: add, onBlob: add });
+    return ids;
+  }
+}
