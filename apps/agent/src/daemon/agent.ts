@@ -1,0 +1,153 @@
+/**
+ * The daemon (`pbk-agent run`): one gRPC channel over mutual TLS, the
+ * heartbeat loop, the Control stream and its command executor, and one
+ * FilesSource per configured source. start() brings them up; stop() is the
+ * graceful shutdown SIGTERM asks for: triggers stop, running work gets
+ * shutdownGraceMs to finish, then is cancelled (runs are aborted on the
+ * coordinator, which releases their claims), then the channel closes.
+ */
+import type { v1 } from '@pbk/protocol';
+import { sleep, type Clock } from '../clock.js';
+import type { AgentConfig } from '../config/config.js';
+import type { Logger } from '../logger.js';
+import { runRestore } from '../restore/restore.js';
+import { AGENT_VERSION } from '../version.js';
+import type { BackoffOptions } from '../wire/backoff.js';
+import type { AgentRpc } from '../wire/client.js';
+import { CommandExecutor } from './commands.js';
+import { ControlChannel } from './control.js';
+import { HeartbeatLoop } from './heartbeat.js';
+import { FilesSource } from './source.js';
+
+export interface AgentDeps {
+  config: AgentConfig;
+  host: string;
+  rpc: AgentRpc;
+  clock: Clock;
+  log: Logger;
+  backoff?: BackoffOptions;
+}
+
+export class Agent {
+  private readonly sources = new Map<string, FilesSource>();
+  private readonly control: ControlChannel;
+  private readonly heartbeat: HeartbeatLoop;
+  private readonly commands: CommandExecutor;
+  /**
+   * The repository id-key, learnt from BeginBackup and kept in memory only:
+   * restores need it to check downloaded blobs against their ids.
+   */
+  private idKey: Buffer | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: AgentDeps) {
+    const { config, host, rpc, clock, log } = deps;
+    this.log = log.child({ component: 'agent' });
+    const learnIdKey = (key: Buffer): void => {
+      this.idKey = Buffer.from(key);
+    };
+    for (const source of config.sources) {
+      this.sources.set(
+        source.name,
+        new FilesSource(
+          source,
+          {
+            rpc,
+            clock,
+            log: log.child({ component: 'backup' }),
+            host,
+            workers: config.workers,
+            resumeWindowMs: config.resumeWindowMs,
+            ...(deps.backoff ? { backoff: deps.backoff } : {}),
+            onIdKey: learnIdKey,
+            onContact: () => this.control.nudge(),
+          },
+          clock,
+        ),
+      );
+    }
+    this.control = new ControlChannel({
+      rpc,
+      clock,
+      log: log.child({ component: 'control' }),
+      ...(deps.backoff ? { backoff: deps.backoff } : {}),
+      hello: () => ({
+        agentVersion: AGENT_VERSION,
+        sources: [...this.sources.values()].map((s) => ({ host, kind: 'SOURCE_KIND_FILES' as const, name: s.name })),
+        runningCommandIds: this.commands.runningIds(),
+      }),
+      onCommand: (cmd) => this.commands.handle(cmd),
+      onCancel: (c) => this.commands.cancel(c),
+    });
+    this.commands = new CommandExecutor({
+      host,
+      sources: this.sources,
+      restore: (cmd, run) => runRestore({ rpc, clock, log: log.child({ component: 'restore' }), idKey: () => this.idKey, onIdKey: learnIdKey }, cmd, run),
+      send: (msg, durable) => this.control.send(msg, durable),
+      clock,
+      log: log.child({ component: 'commands' }),
+    });
+    this.heartbeat = new HeartbeatLoop({
+      rpc,
+      clock,
+      log: log.child({ component: 'heartbeat' }),
+      version: AGENT_VERSION,
+      intervalMs: config.heartbeatIntervalMs,
+      sources: () => [...this.sources.values()].map((s) => s.health(host)),
+      onBeat: (ok) => {
+        if (!ok) return;
+        this.control.nudge();
+        for (const s of this.sources.values()) s.coordinatorBack();
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    const { host, config } = this.deps;
+    const { log } = this;
+    log.info({ host, version: AGENT_VERSION, sources: [...this.sources.keys()], config: config.file }, 'agent starting');
+    this.heartbeat.start();
+    this.control.start();
+    for (const s of this.sources.values()) await s.start();
+    log.info('agent running');
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { config } = this.deps;
+    const { log } = this;
+    log.info({ graceMs: config.shutdownGraceMs }, 'agent stopping');
+    this.commands.stopAccepting();
+    await Promise.all([...this.sources.values()].map((s) => s.stopTriggers()));
+    const idle = Promise.all([...this.sources.values()].map((s) => s.idle()));
+    const grace = new AbortController();
+    const finished = await Promise.race([
+      Promise.all([idle, this.commands.drain(config.shutdownGraceMs)]).then(([, d]) => d),
+      sleep(this.deps.clock, config.shutdownGraceMs, grace.signal).then(
+        () => false,
+        () => false,
+      ),
+    ]);
+    grace.abort();
+    if (!finished) {
+      log.warn('work still running after the grace period; cancelling it');
+      for (const s of this.sources.values()) s.cancelRuns('the agent is stopping');
+      await this.commands.cancelAll('the agent is stopping');
+      await Promise.all([...this.sources.values()].map((s) => s.idle()));
+    }
+    this.heartbeat.stop();
+    this.control.stop();
+    this.deps.rpc.close();
+    log.info('agent stopped');
+  }
+
+  /** For tests and status: the health the next heartbeat will report. */
+  health(): v1.SourceHealth[] {
+    return [...this.sources.values()].map((s) => s.health(this.deps.host));
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * One configured files source inside the daemon: its run queue (one run at a
+ * time, changes during a run schedule one more), its cron trigger (full
+ * snapshots, UTC), its watcher (debounced, coalesced incremental snapshots)
+ * and what it reports in heartbeats.
+ */
+import type { v1 } from '@pbk/protocol';
+import type { Clock } from '../clock.js';
+import type { FilesSourceConfig } from '../config/config.js';
+import { codeOf, isCoordinatorGone, messageOf } from '../errors.js';
+import { mergeModes, runFilesBackup, type BackupModeName, type FilesBackupDeps } from '../files/backup.js';
+import { watchPaths, type PathWatcher } from '../files/watcher.js';
+import type { Logger } from '../logger.js';
+import { CronTrigger } from '../schedule/cron-trigger.js';
+import { ChangeDebouncer } from '../schedule/debounce.js';
+import { RunQueue, type QueuedRun, type RunRequest } from '../schedule/run-queue.js';
+
+export class FilesSource {
+  private readonly queue: RunQueue<BackupModeName, v1.SnapshotInfo__Output, v1.Progress>;
+  private readonly log: Logger;
+  private trigger: CronTrigger | undefined;
+  private debouncer: ChangeDebouncer | undefined;
+  private watcher: PathWatcher | undefined;
+  private watchProblem: string | undefined;
+  private lastSuccess: { at: number; snapshot: string } | undefined;
+  private lastFailure: { at: number; code: string; message: string } | undefined;
+  /** A run gave up because the coordinator stayed away: the changes it carried still need a snapshot. */
+  private catchUpNeeded = false;
+
+  constructor(
+    readonly config: FilesSourceConfig,
+    deps: FilesBackupDeps,
+    private readonly clock: Clock,
+  ) {
+    this.log = deps.log.child({ source: config.name });
+    this.queue = new RunQueue(async (batch) => {
+      try {
+        const snapshot = await runFilesBackup(deps, config, batch);
+        this.succeeded(snapshot);
+        return snapshot;
+      } catch (err) {
+        this.failed(err);
+        throw err;
+      }
+    }, mergeModes);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Starts the schedule and the watcher, and the catch-up run. */
+  async start(): Promise<void> {
+    const c = this.config;
+    if (c.schedule) {
+      this.trigger = new CronTrigger(c.schedule, this.clock, (at) => {
+        this.log.info({ scheduledFor: new Date(at).toISOString() }, 'scheduled full snapshot');
+        this.background('BACKUP_MODE_FULL', 'schedule');
+      });
+      this.trigger.start();
+      this.log.info({ schedule: c.schedule.text, next: new Date(this.trigger.next ?? 0).toISOString() }, 'schedule armed (UTC)');
+    }
+    if (c.watch) {
+      this.debouncer = new ChangeDebouncer({ debounceMs: c.debounceMs, maxDelayMs: c.maxDelayMs }, this.clock, (burst) => {
+        this.log.debug({ changes: burst.changes, paths: burst.paths, sample: burst.sample }, 'changes settled');
+        this.background('BACKUP_MODE_INCREMENTAL', 'watch');
+      });
+      this.watcher = watchPaths(c.paths, c.selection, {
+        onChange: (path) => this.debouncer?.change(path),
+        onError: (err) => {
+          const code = (err as NodeJS.ErrnoException).code;
+          this.watchProblem =
+            code === 'ENOSPC' ? 'out of inotify watches: raise fs.inotify.max_user_watches (sysctl) or exclude large trees' : `watcher error: ${err.message}`;
+          this.log.warn({ err: err.message, code }, 'file watcher problem; scheduled snapshots still run');
+        },
+      });
+      await this.watcher.ready;
+      this.log.info({ paths: c.paths }, 'watching for changes');
+    }
+    if (c.backupOnStart) this.background('BACKUP_MODE_INCREMENTAL', 'start');
+  }
+
+  /** A backup asked for by a command; the result is that run's snapshot. */
+  backup(mode: BackupModeName, req: RunRequest<v1.Progress>): QueuedRun<v1.SnapshotInfo__Output> {
+    return this.queue.request(mode, req);
+  }
+
+  /**
+   * The coordinator answers again (a heartbeat got through). If a run gave up
+   * while it was away, one incremental run now picks up what that run carried.
+   */
+  coordinatorBack(): void {
+    if (!this.catchUpNeeded) return;
+    this.catchUpNeeded = false;
+    this.log.info('coordinator reachable again; catching up on the run that gave up');
+    this.background('BACKUP_MODE_INCREMENTAL', 'catch-up');
+  }
+
+  /** Stops triggers (no new runs are started by the schedule or the watcher). */
+  async stopTriggers(): Promise<void> {
+    this.trigger?.stop();
+    this.debouncer?.stop();
+    await this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  /** Resolves when no run is going on or pending. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Cancels the current run and drops the pending one. */
+  cancelRuns(reason: string): void {
+    this.queue.stop(reason);
+  }
+
+  health(host: string): v1.SourceHealth {
+    const failing = this.lastFailure !== undefined && (this.lastSuccess === undefined || this.lastFailure.at > this.lastSuccess.at);
+    const state = failing || this.watchProblem ? 'degraded' : 'ok';
+    const detail = failing ? `last run failed: ${this.lastFailure!.code}: ${this.lastFailure!.message}` : (this.watchProblem ?? '');
+    const facts: Record<string, string> = { running: String(this.queue.running), watch: String(this.config.watch) };
+    if (this.lastSuccess) {
+      facts.last_snapshot = this.lastSuccess.snapshot;
+      facts.last_success_unix_ms = String(this.lastSuccess.at);
+    }
+    if (this.lastFailure) facts.last_failure_unix_ms = String(this.lastFailure.at);
+    if (this.catchUpNeeded) facts.catch_up_pending = 'true';
+    if (this.trigger?.next !== undefined) facts.next_scheduled_unix_ms = String(this.trigger.next);
+    return { source: { host, kind: 'SOURCE_KIND_FILES', name: this.config.name }, state, detail, facts };
+  }
+
+  private background(mode: BackupModeName, reason: string): void {
+    // Failures are logged by the run itself and kept for the heartbeat.
+    this.backup(mode, { reason }).result.catch(() => undefined);
+  }
+
+  private succeeded(s: v1.SnapshotInfo__Output): void {
+    this.lastSuccess = { at: this.clock.now(), snapshot: s.id.toString('hex') };
+  }
+
+  private failed(e: unknown): void {
+    this.lastFailure = { at: this.clock.now(), code: codeOf(e), message: messageOf(e) };
+    if (isCoordinatorGone(e)) this.catchUpNeeded = true;
+    if (codeOf(e) !== 'CANCELLED') this.log.error({ code: codeOf(e), err: messageOf(e) }, 'backup run failed');
+  }
+}

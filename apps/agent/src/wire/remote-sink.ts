@@ -1,0 +1,208 @@
+/**
+ * The archiver's BlobSink over gRPC: where a backup run's new blobs go.
+ *
+ * - claimMissing: asks MissingBlobs in batches of MAX_IDS_PER_MISSING_BLOBS;
+ *   the coordinator claims the missing ids for this run. An id this run has
+ *   already asked about (two files sharing a chunk, in flight at once) is
+ *   answered "present" locally, so every blob is sent at most once per run.
+ * - addBlob: frames sealed blobs into ~1 MiB messages (BlobMessageBatcher) on
+ *   one UploadBlobs stream, writes honouring write()/'drain' (writeMessage),
+ *   serialised so the parts of one blob stay consecutive. The archiver awaits
+ *   each addBlob, so memory stays bounded by grpc-js's write buffer plus one
+ *   message. After UPLOAD_STREAM_TARGET_BYTES the stream is closed and its
+ *   durable ack awaited before the next one opens (bounds what a coordinator
+ *   crash makes us send again).
+ * - flush: sends the last message, ends the stream and waits for its
+ *   response: only then is every blob of the run durable.
+ *
+ * After the first failure (stream error, cancellation) every call fails with it.
+ */
+import { BlobMessageBatcher, BLOB_MESSAGE_BYTES, MAX_IDS_PER_MISSING_BLOBS, ProtocolError, UPLOAD_STREAM_TARGET_BYTES, writeMessage, type v1 } from '@pbk/protocol';
+import type { BlobSink } from '@pbk/storage';
+import { AgentError } from '../errors.js';
+import type { AgentRpc } from './client.js';
+
+/** The storage layer's SealedBlob, as BlobSink.addBlob receives it. */
+type SealedBlob = Parameters<BlobSink['addBlob']>[0];
+
+export interface UploadStats {
+  /** Blobs sent in this run. */
+  blobs: number;
+  /** Plaintext bytes of those blobs (the repository did not have them). */
+  rawBytes: number;
+  /** Sealed bytes sent. */
+  sealedBytes: number;
+  /** Ids asked about with MissingBlobs. */
+  asked: number;
+  streams: number;
+  /** From the coordinator's answers: stored, and already present (sent but deduplicated there). */
+  stored: number;
+  duplicate: number;
+}
+
+export interface RemoteSinkOptions {
+  signal?: AbortSignal;
+  streamTargetBytes?: number;
+  messageBytes?: number;
+  maxIdsPerCall?: number;
+}
+
+interface OpenStream {
+  stream: ReturnType<AgentRpc['uploadBlobs']>['stream'];
+  response: Promise<v1.UploadBlobsResponse__Output>;
+  sentBytes: number;
+}
+
+export class RemoteBlobSink implements BlobSink {
+  readonly stats: UploadStats = { blobs: 0, rawBytes: 0, sealedBytes: 0, asked: 0, streams: 0, stored: 0, duplicate: 0 };
+  private readonly claimed = new Set<string>();
+  private readonly batcher: BlobMessageBatcher;
+  private readonly streamTargetBytes: number;
+  private readonly maxIds: number;
+  private upload: OpenStream | undefined;
+  /** Serialises every write, so blobs never interleave and the order of messages is the order of addBlob calls. */
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown;
+
+  constructor(
+    private readonly rpc: Pick<AgentRpc, 'missingBlobs' | 'uploadBlobs'>,
+    private readonly runId: Buffer,
+    private readonly options: RemoteSinkOptions = {},
+  ) {
+    this.batcher = new BlobMessageBatcher(options.messageBytes ?? BLOB_MESSAGE_BYTES);
+    this.streamTargetBytes = options.streamTargetBytes ?? UPLOAD_STREAM_TARGET_BYTES;
+    this.maxIds = options.maxIdsPerCall ?? MAX_IDS_PER_MISSING_BLOBS;
+    options.signal?.addEventListener('abort', () => this.fail(options.signal?.reason ?? new AgentError('CANCELLED', 'the run was cancelled')), { once: true });
+  }
+
+  async claimMissing(ids: readonly Buffer[]): Promise<boolean[]> {
+    this.check();
+    const need = new Array<boolean>(ids.length).fill(false);
+    const ask: { id: Buffer; hex: string; index: number }[] = [];
+    ids.forEach((id, index) => {
+      const hex = id.toString('hex');
+      if (this.claimed.has(hex)) return;
+      // Claimed before asking: a concurrent call with the same id is told "present".
+      this.claimed.add(hex);
+      ask.push({ id, hex, index });
+    });
+    try {
+      for (let i = 0; i < ask.length; i += this.maxIds) {
+        const batch = ask.slice(i, i + this.maxIds);
+        this.stats.asked += batch.length;
+        const res = await this.rpc.missingBlobs({ runId: this.runId, ids: batch.map((a) => a.id) }, this.options.signal);
+        const missing = new Set(res.missing.map((m) => m.toString('hex')));
+        for (const a of batch) if (missing.has(a.hex)) need[a.index] = true;
+      }
+    } catch (err) {
+      for (const a of ask) this.claimed.delete(a.hex);
+      this.fail(err);
+      throw err;
+    }
+    return need;
+  }
+
+  addBlob(blob: SealedBlob): Promise<void> {
+    const next = this.chain.then(() => this.send(blob));
+    // The chain itself never rejects: each caller sees its own failure, later ones see `failure`.
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  releaseClaims(ids: readonly Buffer[]): void {
+    for (const id of ids) this.claimed.delete(id.toString('hex'));
+  }
+
+  /** Sends what is left, ends the stream and waits until the coordinator says it is durable. */
+  async flush(): Promise<UploadStats> {
+    await this.chain;
+    this.check();
+    await this.closeStream();
+    return this.stats;
+  }
+
+  /** Cancels the open stream (the run failed); nothing of it is acknowledged. */
+  abort(reason: unknown = new AgentError('CANCELLED', 'the run was aborted')): void {
+    this.fail(reason);
+  }
+
+  private async send(blob: SealedBlob): Promise<void> {
+    this.check();
+    const up = this.upload ?? this.open();
+    for (const parts of this.batcher.push({ id: blob.id, type: blob.type === 'tree' ? 'BLOB_TYPE_TREE' : 'BLOB_TYPE_DATA', dekId: blob.dekId, rawLength: blob.rawLength, sealed: blob.sealed })) {
+      await this.write(up, parts);
+    }
+    up.sentBytes += blob.sealed.length;
+    this.stats.blobs++;
+    this.stats.rawBytes += blob.rawLength;
+    this.stats.sealedBytes += blob.sealed.length;
+    if (up.sentBytes >= this.streamTargetBytes) await this.closeStream();
+  }
+
+  private open(): OpenStream {
+    const { stream, response } = this.rpc.uploadBlobs();
+    const up: OpenStream = { stream, response, sentBytes: 0 };
+    // An early failure (INTEGRITY, run closed) is kept and ends the run at the next call.
+    response.catch((err: unknown) => this.fail(err));
+    this.upload = up;
+    this.stats.streams++;
+    return up;
+  }
+
+  private async write(up: OpenStream, parts: v1.BlobPart[]): Promise<void> {
+    try {
+      await writeMessage(up.stream, { runId: this.runId, parts } satisfies v1.UploadBlobsRequest, this.options.signal);
+    } catch (err) {
+      // The stream's own status says more than "closed while waiting to send".
+      const status = await settledError(up.response, 1000);
+      const cause = status ?? this.failure ?? err;
+      this.fail(cause);
+      throw cause;
+    }
+  }
+
+  private async closeStream(): Promise<void> {
+    const up = this.upload;
+    if (up === undefined) return;
+    const last = this.batcher.flush();
+    if (last !== undefined) await this.write(up, last);
+    this.upload = undefined;
+    up.stream.end();
+    const res = await up.response;
+    this.stats.stored += Number(res.blobsStored);
+    this.stats.duplicate += Number(res.blobsDuplicate);
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err ?? new ProtocolError('INTERNAL', 'the upload failed');
+    const up = this.upload;
+    this.upload = undefined;
+    if (up !== undefined) {
+      up.response.catch(() => undefined);
+      up.stream.cancel();
+    }
+  }
+}
+
+/** The rejection of `p` if it settles within `ms`, else undefined. */
+function settledError(p: Promise<unknown>, ms: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms, undefined);
+    timer.unref();
+    p.then(
+      () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        resolve(err);
+      },
+    );
+  });
+}
