@@ -8,8 +8,8 @@
  * the same port: the agent reconnects and the next change still becomes a
  * snapshot. Finally SIGTERM stops the agent cleanly.
  *
- * Needs apps/coordinator/dist and apps/agent/dist (npm run build); skipped,
- * with a note, when the coordinator is not built.
+ * Needs apps/coordinator/dist and apps/agent/dist: `npm test` builds every
+ * package first; a missing build fails the test rather than skipping it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,7 +25,6 @@ import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from 
 const COORDINATOR = fileURLToPath(new URL('../../coordinator/dist/main.js', import.meta.url));
 const AGENT = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const ready = existsSync(COORDINATOR) && existsSync(AGENT);
-if (!ready) console.warn(`e2e skipped: build first (${existsSync(COORDINATOR) ? '' : COORDINATOR} ${existsSync(AGENT) ? '' : AGENT})`);
 
 interface Proc {
   child: ChildProcess;
@@ -91,7 +90,11 @@ async function manifest(root: string, rel = ''): Promise<Record<string, Entry>> 
   return out;
 }
 
-describe.skipIf(!ready)('e2e: pbk-coordinator + pbk-agent', () => {
+describe('e2e: pbk-coordinator + pbk-agent', () => {
+  it('has both apps built', () => {
+    expect(ready, `build first: npm run build (${COORDINATOR}, ${AGENT})`).toBe(true);
+  });
+
   let base: string;
   let coord: Proc | undefined;
   let agent: Proc | undefined;

@@ -9,8 +9,8 @@ import { jobDoc, restoreDoc } from '../present.js';
 import type { Command } from './command.js';
 import { listSnapshots } from './snapshots.js';
 
-/** Snapshot ids are 16 random bytes; 8 hex digits (what tables show) are unique among a source's snapshots in practice. */
-const ID_HEX = 32;
+/** Snapshot ids are the SHA-256 of the snapshot object (32 bytes, 64 hex digits); 8 hex digits (what tables show) are unique among a source's snapshots in practice. */
+const ID_HEX = 64;
 const MIN_PREFIX_HEX = 8;
 
 export const restoreFilesCommand: Command = {

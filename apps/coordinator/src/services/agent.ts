@@ -403,6 +403,7 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
       const out = call as unknown as Writable;
       const sentKeys = new Set<string>();
       const batcher = new BlobMessageBatcher();
+      let first = true;
       const send = async (parts: v1.BlobPart[]): Promise<void> => {
         const keys: v1.DataKey[] = [];
         for (const p of parts) {
@@ -414,7 +415,10 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
           await auditor.record({ actor: actorOf(who), action: 'key.unwrap', target: hex, details: { snapshot: snap.id, purpose: 'restore' } });
           keys.push({ id: dek.id, key: dek.key });
         }
-        await writeMessage(out, { parts, keys } satisfies v1.DownloadBlobsResponse, signal);
+        // The id-key goes on the first message: the agent checks every blob against its id with it.
+        const idKey = first ? repo.keys.master.idKey : undefined;
+        first = false;
+        await writeMessage(out, { parts, keys, ...(idKey ? { idKey } : {}) } satisfies v1.DownloadBlobsResponse, signal);
       };
       for (const id of ids) {
         const entry = repo.locate(id, `snapshot ${snap.id}`);

@@ -13,6 +13,12 @@ export interface DownloadBlobsResponse {
    * this stream (each key at most once per stream).
    */
   'keys'?: (_pbk_v1_DataKey)[];
+  /**
+   * The repository id-key (HMAC key of blob ids), set on the first message of
+   * every stream, so an agent that has not backed up since it started (a fresh
+   * host, a --target-host restore) can still check every blob against its id.
+   */
+  'idKey'?: (Buffer | Uint8Array | string);
 }
 
 export interface DownloadBlobsResponse__Output {
@@ -25,4 +31,10 @@ export interface DownloadBlobsResponse__Output {
    * this stream (each key at most once per stream).
    */
   'keys': (_pbk_v1_DataKey__Output)[];
+  /**
+   * The repository id-key (HMAC key of blob ids), set on the first message of
+   * every stream, so an agent that has not backed up since it started (a fresh
+   * host, a --target-host restore) can still check every blob against its id.
+   */
+  'idKey': (Buffer);
 }
