@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
-# The main job on embedded defaults. Until the agent and coordinator land
-# (issue 3), this is the storage engine end to end on generated data: backup,
-# change ~5 %, backup again, restore, compare, verify; with restic beside it
-# when restic is installed. Prints one JSON object.
+# The main job on embedded defaults: the real system on one machine. It installs
+# and builds, inits a coordinator in a local data dir (embedded catalog, local
+# repository), enrolls an agent with a one-time token, backs up a sample
+# directory, changes a file, backs up again, restores the earlier point in time
+# through the agent and shows both snapshots and the status.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh
-size="${PBK_QUICKSTART_SIZE:-256MiB}"
-exec bash scripts/bench.sh storage --generate "$size" "$@"
+exec bash "$(dirname "$0")/demo.sh" "$@"
