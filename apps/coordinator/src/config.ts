@@ -20,6 +20,8 @@ export interface DataPaths {
   serverKey: string;
   kek: string;
   tokenKey: string;
+  /** Host token revocations (`token --revoke`), one JSON line each. */
+  revokedTokens: string;
   adminDir: string;
   adminCa: string;
   adminCert: string;
@@ -41,6 +43,7 @@ export function dataPaths(dir: string): DataPaths {
     serverKey: join(dir, 'tls', 'server.key'),
     kek: join(dir, 'kek.key'),
     tokenKey: join(dir, 'token.key'),
+    revokedTokens: join(dir, 'revoked-tokens.jsonl'),
     adminDir: join(dir, 'admin'),
     adminCa: join(dir, 'admin', 'ca.pem'),
     adminCert: join(dir, 'admin', 'client.pem'),

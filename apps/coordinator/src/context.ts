@@ -30,4 +30,6 @@ export interface ServiceContext {
   refs: ReferenceCache;
   tls: { caPem: string; caKeyPem: string; caFingerprint: string };
   tokenKey: Buffer;
+  /** DIR/revoked-tokens.jsonl (`token --revoke`). */
+  revokedTokensPath: string;
 }

@@ -108,6 +108,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
       refs: new ReferenceCache(repo, config.referencedCacheSnapshots),
       tls: { caPem, caKeyPem, caFingerprint: certificateFingerprint(caPem) },
       tokenKey,
+      revokedTokensPath: paths.revokedTokens,
     };
     const ctx = (component: string): ServiceContext => ({ ...ctxBase, logger: rootLogger.child({ component }) });
 

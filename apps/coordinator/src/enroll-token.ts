@@ -3,13 +3,14 @@
  *
  *   pbk1.<base64url(JSON payload)>.<base64url(HMAC-SHA-256(token.key, "pbk1." + payload part))>
  *   payload = { h: host, e: expiry unix ms, n: 16 random bytes base64url,
- *               f: CA SHA-256 fingerprint, p: enrollment port }
+ *               f: CA SHA-256 fingerprint, p: enrollment port, i: issued unix ms }
  *
  * Signed, not stored: `token` needs no catalog (it works while `serve` holds
  * the embedded one). One-time use is enforced at Enroll by recording
  * SHA-256(token) in the catalog. Pure functions with an injected clock.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { open, readFile } from 'node:fs/promises';
 import { CoordinatorError } from './errors.js';
 
 export const TOKEN_PREFIX = 'pbk1';
@@ -25,6 +26,8 @@ export interface TokenPayload {
   f: string;
   /** Enrollment listener port. */
   p: number;
+  /** Issue time, unix ms: `token --revoke` refuses every token of a host issued until then. */
+  i?: number;
 }
 
 /** Longest lifetime `token --ttl` accepts: a token that lives for weeks is a standing password. */
@@ -45,6 +48,7 @@ export function signToken(key: Buffer, input: { host: string; ttlMs: number; caF
     n: randomBytes(16).toString('base64url'),
     f: input.caFingerprint,
     p: input.enrollPort,
+    i: input.now().getTime(),
   };
   const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
   return `${TOKEN_PREFIX}.${body}.${mac(key, body).toString('base64url')}`;
@@ -88,4 +92,38 @@ export function tokenHash(token: string): string {
 
 function mac(key: Buffer, body: string): Buffer {
   return createHmac('sha256', key).update(`${TOKEN_PREFIX}.${body}`, 'utf8').digest();
+}
+
+/**
+ * Revocations: `DIR/revoked-tokens.jsonl`, one `{"host","before"}` line per
+ * `token --revoke`. A file, not the catalog, for the same reason tokens are
+ * signed: the command must work while `serve` holds the embedded catalog.
+ */
+export async function revokeHostTokens(path: string, host: string, now: () => Date): Promise<void> {
+  if (!HOST_RE.test(host)) throw new CoordinatorError('INVALID_ARGUMENT', `host ${JSON.stringify(host)} is not a valid host name`);
+  const fh = await open(path, 'a', 0o600);
+  try {
+    await fh.appendFile(JSON.stringify({ host, before: now().getTime() }) + '\n');
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Refuses a token issued for a host at or before its latest revocation. */
+export async function checkNotRevoked(path: string, payload: TokenPayload): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as { host?: string; before?: number };
+    if (r.host === payload.h && typeof r.before === 'number' && (payload.i === undefined || payload.i <= r.before)) {
+      throw new CoordinatorError('UNAUTHENTICATED', `enrollment token for ${payload.h} was revoked at ${new Date(r.before).toISOString()}; ask an operator for a new one ('pbk-coordinator token --host ${payload.h}')`);
+    }
+  }
 }

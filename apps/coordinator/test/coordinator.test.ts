@@ -159,7 +159,7 @@ describe('enrollment tokens', () => {
     expect(err.message).toContain('already used');
   });
 
-  it('refuses an expired token, one for another host, and a forged one', async () => {
+  it('refuses an expired token, one for another host, a revoked one and a forged one', async () => {
     const short = await token(dir, 'db-3', ['--ttl', '1s']);
     await new Promise((r) => setTimeout(r, 1100));
     const expired = await expectRemote(enroll(coordinator, dir, 'db-3', short));
@@ -171,6 +171,16 @@ describe('enrollment tokens', () => {
     expect(wrongHost.code).toBe('PERMISSION_DENIED');
     // The refused token was not burnt: its own host can still use it.
     await enroll(coordinator, dir, 'db-4', other);
+
+    const revokedToken = await token(dir, 'db-7');
+    const revoke = await cli(['token', '--data', dir, '--host', 'db-7', '--revoke', 'yes']);
+    expect(revoke.code).toBe(0);
+    const revoked = await expectRemote(enroll(coordinator, dir, 'db-7', revokedToken));
+    expect(revoked.code).toBe('UNAUTHENTICATED');
+    expect(revoked.message).toContain('revoked');
+    // A token issued after the revocation works.
+    await new Promise((r) => setTimeout(r, 5));
+    await enroll(coordinator, dir, 'db-7', await token(dir, 'db-7'));
 
     const [head, body] = (await token(dir, 'db-6')).split('.');
     const forged = await expectRemote(enroll(coordinator, dir, 'db-6', `${head}.${body}.${randomBytes(32).toString('base64url')}`));

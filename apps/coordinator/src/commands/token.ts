@@ -10,7 +10,7 @@ import { readKeyFile } from '@pbk/crypto';
 import { certificateFingerprint } from '@pbk/protocol';
 import { parseDuration, parseFlags, parseHostPort, usageOf, type FlagSpecs } from '../args.js';
 import { dataPaths, readFileConfig, type ServeState } from '../config.js';
-import { signToken } from '../enroll-token.js';
+import { revokeHostTokens, signToken } from '../enroll-token.js';
 import { CoordinatorError, UsageError } from '../errors.js';
 
 export const TOKEN_FLAGS = {
@@ -18,6 +18,7 @@ export const TOKEN_FLAGS = {
   host: { value: 'NAME', required: true, help: 'host name the token enrolls (the agent must enroll under it)' },
   ttl: { value: 'DURATION', help: 'lifetime, e.g. 15m, 1h, 2d (default 1h, at most 30d)' },
   'enroll-port': { value: 'PORT', help: 'enrollment port to put in the token (default: the running serve, else coordinator.json)' },
+  revoke: { value: 'yes', help: "with 'yes': print no token; refuse every token issued for --host until now" },
 } satisfies FlagSpecs;
 
 export const TOKEN_USAGE = usageOf('token', 'print a one-time, expiring enrollment token for an agent', TOKEN_FLAGS);
@@ -27,6 +28,11 @@ const DEFAULT_TTL_MS = 3600_000;
 export async function runToken(argv: readonly string[], now: () => Date): Promise<string> {
   const flags = parseFlags('token', TOKEN_FLAGS, argv);
   const p = dataPaths(flags.data);
+  if (flags.revoke !== undefined) {
+    if (flags.revoke !== 'yes') throw new UsageError("--revoke takes 'yes' (it revokes every token issued for --host so far)");
+    await revokeHostTokens(p.revokedTokens, flags.host, now);
+    return `revoked every enrollment token issued for ${flags.host} until ${now().toISOString()}`;
+  }
   const ttlMs = flags.ttl === undefined ? DEFAULT_TTL_MS : parseDuration('--ttl', flags.ttl);
   const config = await readFileConfig(p.config);
   let port: number;

@@ -9,7 +9,7 @@
  */
 import { peerIdentity, signCsr, type v1 } from '@pbk/protocol';
 import type { ServiceContext } from '../context.js';
-import { tokenHash, verifyToken } from '../enroll-token.js';
+import { checkNotRevoked, tokenHash, verifyToken } from '../enroll-token.js';
 import { CoordinatorError } from '../errors.js';
 import { unary } from '../handlers.js';
 
@@ -20,6 +20,7 @@ export function enrollmentService(ctx: ServiceContext): v1.EnrollmentServiceHand
     Enroll: unary(log, 'Enroll', async (call) => {
       const req = call.request;
       const payload = verifyToken(ctx.tokenKey, req.token, config.now);
+      await checkNotRevoked(ctx.revokedTokensPath, payload);
       if (payload.f !== tls.caFingerprint) {
         throw new CoordinatorError('UNAUTHENTICATED', 'the enrollment token names another CA: it was issued by another coordinator; ask this one for a token');
       }
