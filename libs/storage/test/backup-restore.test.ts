@@ -1,34 +1,25 @@
 import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backupDirectory, ChunkWorkerPool } from '../src/archiver/index.js';
 import { StorageError } from '../src/errors.js';
 import { restoreSnapshot } from '../src/restore/index.js';
 import { listSnapshots, loadSnapshot } from '../src/snapshot/index.js';
-import { makeTestRepo, tempDir, type TestRepo } from '../src/testing.js';
+
 import { verifyRepository } from '../src/verify/index.js';
-import { describeTree, makeSampleTree } from './helpers.js';
+import { describeTree, makeSampleTree, useRepoFixture } from './helpers.js';
 
 const source = { host: 'test-host', kind: 'files' as const, name: 'sample' };
 
 describe('backup and restore through the local repository', () => {
-  let t: TestRepo;
-  let work: { dir: string; cleanup(): Promise<void> };
-  beforeEach(async () => {
-    t = await makeTestRepo();
-    work = await tempDir();
-  });
-  afterEach(async () => {
-    await t.cleanup();
-    await work.cleanup();
-  });
+  const fx = useRepoFixture();
 
   it('restores contents and metadata exactly, at two points in time', async () => {
-    const data = join(work.dir, 'data');
+    const data = join(fx.work.dir, 'data');
     await mkdir(data);
     await makeSampleTree(data);
     const before = await describeTree(data);
-    const first = await backupDirectory(t.repo, data, { source, workers: 2 });
+    const first = await backupDirectory(fx.t.repo, data, { source, workers: 2 });
     expect(first.summary.errors).toEqual([]);
     expect(first.summary.files).toBe(8);
 
@@ -36,16 +27,16 @@ describe('backup and restore through the local repository', () => {
     await writeFile(join(data, 'new.txt'), 'new file');
     await rm(join(data, 'hello.txt'));
     const after = await describeTree(data);
-    const second = await backupDirectory(t.repo, data, { source, workers: 2 });
+    const second = await backupDirectory(fx.t.repo, data, { source, workers: 2 });
     expect(second.parent).toBe(first.id);
     // Only the changed and new file were read; everything else was reused by size+mtime+inode.
     expect(second.summary.bytesRead).toBeLessThan(200_000);
     expect(second.summary.bytesNewStored).toBeLessThan(first.summary.bytesNewStored / 4);
 
-    const r1 = join(work.dir, 'r1');
-    const r2 = join(work.dir, 'r2');
-    await restoreSnapshot(t.repo, first, r1);
-    await restoreSnapshot(t.repo, second, r2);
+    const r1 = join(fx.work.dir, 'r1');
+    const r2 = join(fx.work.dir, 'r2');
+    await restoreSnapshot(fx.t.repo, first, r1);
+    await restoreSnapshot(fx.t.repo, second, r2);
     expect(await describeTree(r1)).toEqual(before);
     expect(await describeTree(r2)).toEqual(after);
     // No temp file of the restore is left behind.
@@ -53,26 +44,26 @@ describe('backup and restore through the local repository', () => {
   });
 
   it('deduplicates identical content across files and snapshots', async () => {
-    const data = join(work.dir, 'data');
+    const data = join(fx.work.dir, 'data');
     await mkdir(data);
     const blob = Buffer.alloc(200 * 1024, 7);
     for (let i = 0; i < 5; i++) await writeFile(join(data, `same-${i}.bin`), blob);
-    const s = await backupDirectory(t.repo, data, { source, workers: 2 });
-    const again = await backupDirectory(t.repo, data, { source, workers: 2, full: true });
+    const s = await backupDirectory(fx.t.repo, data, { source, workers: 2 });
+    const again = await backupDirectory(fx.t.repo, data, { source, workers: 2, full: true });
     expect(again.summary.bytesRead).toBe(5 * blob.length);
     expect(again.summary.blobsNew).toBe(0);
     expect(s.summary.blobsNew).toBeLessThan(6);
   });
 
   it('survives a reopen: index, snapshots and keys come from the repository alone', async () => {
-    const data = join(work.dir, 'data');
+    const data = join(fx.work.dir, 'data');
     await mkdir(data);
     await makeSampleTree(data);
-    const snap = await backupDirectory(t.repo, data, { source });
-    const reopened = await t.reopen();
+    const snap = await backupDirectory(fx.t.repo, data, { source });
+    const reopened = await fx.t.reopen();
     const listed = await listSnapshots(reopened, { host: 'test-host' });
     expect(listed.map((s) => s.id)).toEqual([snap.id]);
-    const out = join(work.dir, 'out');
+    const out = join(fx.work.dir, 'out');
     await restoreSnapshot(reopened, await loadSnapshot(reopened, snap.id), out);
     expect(await describeTree(out)).toEqual(await describeTree(data));
     const report = await verifyRepository(reopened);
@@ -82,21 +73,21 @@ describe('backup and restore through the local repository', () => {
   });
 
   it('restores a single path, and refuses a non-empty target without force', async () => {
-    const data = join(work.dir, 'data');
+    const data = join(fx.work.dir, 'data');
     await mkdir(data);
     await makeSampleTree(data);
-    const snap = await backupDirectory(t.repo, data, { source });
-    const out = join(work.dir, 'out');
-    await restoreSnapshot(t.repo, snap, out, { path: 'docs/nested' });
+    const snap = await backupDirectory(fx.t.repo, data, { source });
+    const out = join(fx.work.dir, 'out');
+    await restoreSnapshot(fx.t.repo, snap, out, { path: 'docs/nested' });
     expect((await readdir(join(out, 'nested'))).sort()).toEqual(['deeper', 'random.bin']);
-    await expect(restoreSnapshot(t.repo, snap, out)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-    await restoreSnapshot(t.repo, snap, out, { force: true });
+    await expect(restoreSnapshot(fx.t.repo, snap, out)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    await restoreSnapshot(fx.t.repo, snap, out, { force: true });
     expect(await readFile(join(out, 'hello.txt'), 'utf8')).toBe('hello world\n');
-    await expect(restoreSnapshot(t.repo, snap, join(work.dir, 'o2'), { path: 'no/such' })).rejects.toBeInstanceOf(StorageError);
+    await expect(restoreSnapshot(fx.t.repo, snap, join(fx.work.dir, 'o2'), { path: 'no/such' })).rejects.toBeInstanceOf(StorageError);
   });
 
   it('reports files that vanish or keep changing while read, and keeps the rest', async () => {
-    const data = join(work.dir, 'data');
+    const data = join(fx.work.dir, 'data');
     await mkdir(data);
     await writeFile(join(data, 'steady.txt'), 'steady');
     const busy = join(data, 'busy.log');
@@ -104,14 +95,14 @@ describe('backup and restore through the local repository', () => {
     const timer = setInterval(() => void appendFile(busy, 'x'), 1);
     let snap;
     try {
-      snap = await backupDirectory(t.repo, data, { source, workers: 1 });
+      snap = await backupDirectory(fx.t.repo, data, { source, workers: 1 });
     } finally {
       clearInterval(timer);
     }
     expect(snap.summary.errors).toEqual([{ path: 'busy.log', message: expect.stringContaining('kept changing') }]);
     expect(snap.summary.files).toBe(1);
-    const dek = await t.repo.keys.newDek();
-    const pool = new ChunkWorkerPool({ chunker: t.repo.chunkerOptions, idKey: t.repo.keys.master.idKey, dekId: dek.id, dekKey: dek.key, zstdLevel: 1 }, t.repo, { workers: 1 });
+    const dek = await fx.t.repo.keys.newDek();
+    const pool = new ChunkWorkerPool({ chunker: fx.t.repo.chunkerOptions, idKey: fx.t.repo.keys.master.idKey, dekId: dek.id, dekKey: dek.key, zstdLevel: 1 }, fx.t.repo, { workers: 1 });
     try {
       expect(await pool.processFile({ path: join(data, 'gone.txt'), size: 10, mtimeNs: '0' })).toMatchObject({ reason: 'vanished' });
     } finally {

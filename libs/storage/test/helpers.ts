@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
+import type { InitOptions } from '../src/repository/index.js';
+import { makeTestRepo, tempDir, type TestRepo } from '../src/testing.js';
 
 /** A small tree with every entry type the archiver must keep. */
 export async function makeSampleTree(dir: string): Promise<void> {
@@ -49,4 +52,25 @@ export async function describeTree(root: string): Promise<Map<string, EntryFacts
   };
   await walk('');
   return out;
+}
+
+export interface RepoFixture {
+  /** A fresh repository per test. */
+  t: TestRepo;
+  /** A fresh scratch directory per test (data, restore targets). */
+  work: { dir: string; cleanup(): Promise<void> };
+}
+
+/** Registers per-test setup and cleanup of a real repository and a scratch dir. */
+export function useRepoFixture(options: InitOptions = {}): RepoFixture {
+  const fx = {} as RepoFixture;
+  beforeEach(async () => {
+    fx.t = await makeTestRepo(options);
+    fx.work = await tempDir();
+  });
+  afterEach(async () => {
+    await fx.t?.cleanup();
+    await fx.work?.cleanup();
+  });
+  return fx;
 }
