@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { StorageError } from '../errors.js';
 import { encodeIndexFile } from '../index/index.js';
 import { PackBuilder, packIdFromName, packName, readPackEntries, type PackEntry } from '../pack/index.js';
-import type { Repository } from '../repository/index.js';
+import { DEFAULT_PACK_TARGET_BYTES, type Repository } from '../repository/index.js';
 import { listSnapshotIds, walkSnapshotRefs, type Problem } from '../verify/index.js';
 
 export interface GcOptions {
@@ -113,7 +113,7 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
 
     // Repack live blobs into new packs (sealed bytes copied: no key needed, nothing decrypted).
     const newPacks: { packId: string; entries: PackEntry[] }[] = [];
-    const target = options.packTargetBytes ?? 32 * 1024 * 1024;
+    const target = options.packTargetBytes ?? DEFAULT_PACK_TARGET_BYTES;
     let builder = new PackBuilder();
     const closeBuilder = async () => {
       if (builder.count === 0) return;
