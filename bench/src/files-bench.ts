@@ -38,7 +38,7 @@ import { parseArgs } from 'node:util';
 import type { v1 } from '@pbk/protocol';
 import { compareTrees, countByKind, type TreeDifference } from './compare-tree.js';
 import { formatBytes, parseSize, treeStats, type TreeStats } from './fs-util.js';
-import { generateDataset, mutateDataset, type MutateSummary } from './gen-data.js';
+import { mutateDataset, type MutateSummary, prepareDataset } from './gen-data.js';
 import { hasGnuTime, type Measured } from './measure.js';
 import { PbkEngine, PBK_PHASE_SCRIPT, hasPbkPhase } from './pbk.js';
 import { percentile, summarize } from './stats.js';
@@ -250,18 +250,7 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
 
   try {
     // ------------------------------------------------------------ data
-    const generated = opts.data === undefined;
-    let dataDir: string;
-    let generateSeconds: number | undefined;
-    if (opts.data !== undefined) {
-      dataDir = realpathSync(opts.data); // the agent never follows a symlinked path: give it the real one
-    } else {
-      dataDir = join(work, 'data');
-      log(`generating ${formatBytes(opts.generate)} (seed ${opts.seed}) in ${dataDir}`);
-      const g = generateDataset(dataDir, { totalBytes: opts.generate, seed: opts.seed });
-      generateSeconds = round(g.seconds);
-      log(`generated ${formatBytes(g.bytes)} in ${g.files} files in ${g.seconds.toFixed(1)} s`);
-    }
+    const { dataDir, generated, generateSeconds } = prepareDataset({ ...opts, work, log });
     const before = treeStats(dataDir);
     const watchDir = join(work, 'watched');
     const watched = writeWatchedTree(watchDir);

@@ -26,8 +26,8 @@
 // few deletions (see MUTATION_SHARES).
 import { createCipheriv, createHash, type Cipher } from 'node:crypto';
 import {
-  appendFileSync, chmodSync, closeSync, copyFileSync, lstatSync, mkdirSync, openSync, readFileSync,
-  readdirSync, symlinkSync, unlinkSync, utimesSync, lutimesSync, writeFileSync, writeSync,
+  appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync,
+  readdirSync, realpathSync, symlinkSync, unlinkSync, utimesSync, lutimesSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -580,6 +580,26 @@ export function generateDataset(dir: string, opts: GenerateOptions): GenerateSum
 }
 
 // ---------------------------------------------------------------- mutate
+
+/**
+ * The data a benchmark runs on: the user's --data DIR (resolved to its real path, never
+ * modified), or a dataset generated into WORK/data. Shared by the storage and files benches.
+ */
+export function prepareDataset(opts: { data?: string; generate: number; seed: number; work: string; log: (msg: string) => void }): {
+  dataDir: string;
+  generated: boolean;
+  generateSeconds?: number;
+} {
+  if (opts.data !== undefined) {
+    if (!existsSync(opts.data)) throw new Error(`--data ${opts.data} does not exist`);
+    return { dataDir: realpathSync(opts.data), generated: false }; // the agent never follows a symlinked path
+  }
+  const dataDir = join(opts.work, 'data');
+  opts.log(`generating ${formatBytes(opts.generate)} (seed ${opts.seed}) in ${dataDir}`);
+  const g = generateDataset(dataDir, { totalBytes: opts.generate, seed: opts.seed });
+  opts.log(`generated ${formatBytes(g.bytes)} in ${g.files} files in ${g.seconds.toFixed(1)} s`);
+  return { dataDir, generated: true, generateSeconds: Number(g.seconds.toFixed(3)) };
+}
 
 export interface MutateOptions {
   /** Share of the tree's bytes to change (default 0.05). */

@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { compareTrees, countByKind, type TreeDifference } from './compare-tree.js';
 import type { Engine } from './engine.js';
 import { MiB, dirBytes, formatBytes, parseSize, treeStats } from './fs-util.js';
-import { generateDataset, mutateDataset, type MutateSummary } from './gen-data.js';
+import { mutateDataset, type MutateSummary, prepareDataset } from './gen-data.js';
 import { hasGnuTime, type Measured } from './measure.js';
 import { PbkEngine, hasPbkPhase, PBK_PHASE_SCRIPT } from './pbk.js';
 import { ResticEngine, locateRestic } from './restic.js';
@@ -189,19 +189,7 @@ export async function runStorageBench(opts: Options): Promise<Record<string, unk
   try {
     const notes: Record<string, string> = {};
     // data
-    const generated = !opts.data;
-    let dataDir: string;
-    let generateSeconds: number | undefined;
-    if (opts.data) {
-      dataDir = opts.data;
-      if (!existsSync(dataDir)) throw new Error(`--data ${dataDir} does not exist`);
-    } else {
-      dataDir = join(work, 'data');
-      log(`generating ${formatBytes(opts.generate)} (seed ${opts.seed}) in ${dataDir}`);
-      const g = generateDataset(dataDir, { totalBytes: opts.generate, seed: opts.seed });
-      generateSeconds = round(g.seconds);
-      log(`generated ${formatBytes(g.bytes)} in ${g.files} files in ${g.seconds.toFixed(1)} s`);
-    }
+    const { dataDir, generated, generateSeconds } = prepareDataset({ ...opts, work, log });
     const before = treeStats(dataDir);
 
     // engines

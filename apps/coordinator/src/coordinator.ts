@@ -32,6 +32,7 @@ import { enrollmentService } from './services/enrollment.js';
 import { operatorService } from './services/operator.js';
 import { ReferenceCache } from './snapshot-access.js';
 import { coordinatorVersion } from './version.js';
+import { isProcessRunning } from './util/process.js';
 
 export interface RunningCoordinator {
   state: ServeState;
@@ -209,7 +210,7 @@ async function claimServeState(path: string): Promise<void> {
     } catch {
       pid = undefined;
     }
-    if (typeof pid === 'number' && pid !== process.pid && isRunning(pid)) {
+    if (typeof pid === 'number' && pid !== process.pid && isProcessRunning(pid)) {
       throw new CoordinatorError(
         'FAILED_PRECONDITION',
         `another pbk-coordinator (pid ${pid}) is serving this data directory: one writer per repository; stop it first (if no such process runs, remove ${path})`,
@@ -218,15 +219,6 @@ async function claimServeState(path: string): Promise<void> {
     await rm(path, { force: true });
   }
   throw new CoordinatorError('FAILED_PRECONDITION', `${path} keeps reappearing: another pbk-coordinator is starting on this data directory`);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function health(catalog: Catalog, repo: Repository): Promise<HealthReport> {

@@ -3,12 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { NONCE_BYTES, SEAL_OVERHEAD, TAG_BYTES, blobAad, open, openBlob, seal, sealBlob } from '../src/aead.js';
 import { DEK_ID_BYTES, generateDek } from '../src/dek.js';
 import { CryptoError, IntegrityError } from '../src/errors.js';
-
-function flip(buf: Buffer, offset: number): Buffer {
-  const copy = Buffer.from(buf);
-  copy[offset] = (copy[offset] ?? 0) ^ 0x01;
-  return copy;
-}
+import { flip } from './helpers.js';
 
 function expectIntegrity(fn: () => unknown, what?: string): IntegrityError {
   let caught: unknown;

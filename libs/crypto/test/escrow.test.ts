@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { IntegrityError, InvalidArgumentError, WrongKeyError } from '../src/errors.js';
 import { ESCROW_ALG_RSA_OAEP, ESCROW_ALG_X25519, escrowKeyFingerprint, exportKekForEscrow, importKekFromEscrow } from '../src/escrow.js';
 import type { Kek } from '../src/kek.js';
+import { flip, caught } from './helpers.js';
 
 const SPKI = { type: 'spki', format: 'pem' } as const;
 const PKCS8 = { type: 'pkcs8', format: 'pem' } as const;
@@ -10,21 +11,6 @@ const x25519 = generateKeyPairSync('x25519', { publicKeyEncoding: SPKI, privateK
 const x25519Other = generateKeyPairSync('x25519', { publicKeyEncoding: SPKI, privateKeyEncoding: PKCS8 });
 const rsa = generateKeyPairSync('rsa', { modulusLength: 3072, publicKeyEncoding: SPKI, privateKeyEncoding: PKCS8 });
 const kek: Kek = { version: 7, key: randomBytes(32) };
-
-function flip(buf: Buffer, offset: number): Buffer {
-  const copy = Buffer.from(buf);
-  copy[offset] = (copy[offset] ?? 0) ^ 0x01;
-  return copy;
-}
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('escrow with X25519 (ECIES)', () => {
   const blob = exportKekForEscrow(kek, x25519.publicKey);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CryptoError, IntegrityError, InvalidArgumentError, KeyFileError, WrongKeyError } from '../src/errors.js';
 import { DEFAULT_SCRYPT, checkKek, createKeyFile, deriveKekFromPassphrase, kekFromEnv, kekVerifier, newScryptParams, readKeyFile } from '../src/kek.js';
+import { caught } from './helpers.js';
 
 // Cheap scrypt for tests: 1 MiB, a few ms.
 const CHEAP = { N: 2 ** 10, r: 8, p: 1 };
@@ -16,15 +17,6 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected a rejection');
-}
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('KEK verifier', () => {

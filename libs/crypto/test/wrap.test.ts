@@ -4,24 +4,10 @@ import { generateDek } from '../src/dek.js';
 import { IntegrityError, InvalidArgumentError, WrongKeyError } from '../src/errors.js';
 import type { Kek } from '../src/kek.js';
 import { WRAP_OVERHEAD, rewrapKey, unwrapKey, wrapKey, wrappedKekVersion } from '../src/wrap.js';
+import { flip, caught } from './helpers.js';
 
 const kek1: Kek = { version: 1, key: randomBytes(32) };
 const kek2: Kek = { version: 2, key: randomBytes(32) };
-
-function flip(buf: Buffer, offset: number): Buffer {
-  const copy = Buffer.from(buf);
-  copy[offset] = (copy[offset] ?? 0) ^ 0x01;
-  return copy;
-}
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('wrapKey/unwrapKey', () => {
   const dek = generateDek();

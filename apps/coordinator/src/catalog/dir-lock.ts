@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { CatalogError } from './errors.js';
+import { isProcessRunning } from '../util/process.js';
 
 export const LOCK_FILE_NAME = 'pbk-catalog.lock';
 
@@ -43,7 +44,7 @@ export async function lockCatalogDir(dir: string, now: () => Date): Promise<() =
       }
     }
     const holder = await readHolder(path);
-    if (holder !== undefined && holder.host === me.host && !isRunning(holder.pid)) {
+    if (holder !== undefined && holder.host === me.host && !isProcessRunning(holder.pid)) {
       await unlink(path).catch(() => undefined);
       continue;
     }
@@ -67,12 +68,3 @@ async function readHolder(path: string): Promise<LockHolder | undefined> {
   return undefined;
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it runs, under another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -12,6 +12,7 @@ import { parseDuration, parseFlags, parseHostPort, usageOf, type FlagSpecs } fro
 import { dataPaths, readFileConfig, type ServeState } from '../config.js';
 import { revokeHostTokens, signToken } from '../enroll-token.js';
 import { CoordinatorError, UsageError } from '../errors.js';
+import { isProcessRunning } from '../util/process.js';
 
 export const TOKEN_FLAGS = {
   data: { value: 'DIR', required: true, help: 'the coordinator data directory' },
@@ -51,8 +52,7 @@ export async function runToken(argv: readonly string[], now: () => Date): Promis
 async function runningEnrollPort(path: string): Promise<number | undefined> {
   try {
     const state = JSON.parse(await readFile(path, 'utf8')) as Partial<ServeState>;
-    if (typeof state.pid !== 'number' || typeof state.ports?.enroll !== 'number') return undefined;
-    process.kill(state.pid, 0);
+    if (typeof state.pid !== 'number' || typeof state.ports?.enroll !== 'number' || !isProcessRunning(state.pid)) return undefined;
     return state.ports.enroll;
   } catch {
     // No serve.json, unreadable, or its process is gone: fall back to the configuration.

@@ -376,14 +376,8 @@ export class LocalBackend implements Backend {
   async removeStaleTemp(olderThanMs: number, now: number = Date.now()): Promise<number> {
     let removed = 0;
     const sweep = async (relDir: string): Promise<void> => {
-      let entries: Dirent[];
-      try {
-        entries = await readdir(this.pathOf(relDir), { withFileTypes: true });
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOENT' || code === 'ENOTDIR') return;
-        throw classifyFsError(err, relDir || '.', 'removeStaleTemp');
-      }
+      const entries = await this.readFolder(relDir, (err) => classifyFsError(err, relDir || '.', 'removeStaleTemp'));
+      if (!entries) return;
       for (const entry of entries) {
         const rel = relDir + entry.name;
         if (entry.isDirectory() && isValidSegment(entry.name)) await sweep(rel + '/');
@@ -461,16 +455,21 @@ export class LocalBackend implements Backend {
     }
   }
 
-  private async *walk(relDir: string, startsWith: string, signal: AbortSignal | undefined): AsyncGenerator<ObjectInfo> {
-    throwIfAborted(signal, `list ${relDir}${startsWith}`);
-    let entries: Dirent[];
+  /** A folder's entries, or undefined when it is gone (a missing folder lists as empty). */
+  private async readFolder(relDir: string, classify: (err: unknown) => unknown): Promise<Dirent[] | undefined> {
     try {
-      entries = await readdir(this.pathOf(relDir), { withFileTypes: true });
+      return await readdir(this.pathOf(relDir), { withFileTypes: true });
     } catch (err) {
       const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return;
-      throw failure(err, relDir || '.', 'list', signal);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw classify(err);
     }
+  }
+
+  private async *walk(relDir: string, startsWith: string, signal: AbortSignal | undefined): AsyncGenerator<ObjectInfo> {
+    throwIfAborted(signal, `list ${relDir}${startsWith}`);
+    const entries = await this.readFolder(relDir, (err) => failure(err, relDir || '.', 'list', signal));
+    if (!entries) return;
     const files: string[] = [];
     const folders: string[] = [];
     for (const entry of entries) {

@@ -148,12 +148,11 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
     for (const plan of plans) if (plan.action === 'reindex') remaining.push({ packId: plan.id, entries: [...plan.entries] });
     const keptNew = newPacks.filter((p) => !dropped.has(p.packId));
 
+    const counter = { delete: 'deleted', repack: 'repacked', recent: 'recent', reindex: 'reindexed', keep: 'kept' } as const;
     for (const p of plans) {
-      if (p.action === 'delete') (report.packs.deleted++, (report.bytesFreed += p.size));
-      else if (p.action === 'repack') (report.packs.repacked++, (report.bytesFreed += p.size - p.usedHere.reduce((n, e) => n + e.length, 0)));
-      else if (p.action === 'recent') report.packs.recent++;
-      else if (p.action === 'reindex') report.packs.reindexed++;
-      else report.packs.kept++;
+      report.packs[counter[p.action]]++;
+      if (p.action === 'delete') report.bytesFreed += p.size;
+      if (p.action === 'repack') report.bytesFreed += p.size - p.usedHere.reduce((n, e) => n + e.length, 0);
     }
 
     // Data keys no remaining blob uses.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, lchown, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, utimes } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { StorageError, UnsafePathError } from '../errors.js';
 import type { Repository } from '../repository/index.js';
 import { checkEntryName, joinTreePath, loadTree, type SnapshotWithId, type Tree, type TreeEntry } from '../snapshot/index.js';
@@ -190,7 +190,7 @@ async function findPath(repo: BlobReader, root: Tree, path: string): Promise<{ e
     if (entry.type !== 'dir') throw new StorageError('NOT_FOUND', `path ${where} is not a directory in the snapshot`);
     tree = await loadTree(repo, entry.subtree!, where);
   }
-  throw new StorageError('INVALID_ARGUMENT', `restore path ${JSON.stringify(path)} names nothing; use / for everything (${basename(path)})`);
+  throw new StorageError('INVALID_ARGUMENT', `restore path ${JSON.stringify(path)} names nothing; use / for everything`);
 }
 
 const myUid = process.getuid?.();
