@@ -84,12 +84,9 @@ export class BlobStore {
     openChunk(dek, this.repo.keys.master.idKey, blob.id, blob.sealed, blob.rawLength);
     // No await between the checks above and here: no other stream can add the same id in between.
     this.#accepted.add(key(blob.id));
-    // A blob decoded from a ~1 MiB message is a view into that message: copy it, or every
-    // small blob waiting in an open pack keeps a whole message alive (the coordinator's
-    // memory grew past 1 GiB during a 1 GiB upload).
-    const sealed = blob.sealed.byteLength === blob.sealed.buffer.byteLength ? blob.sealed : Buffer.from(blob.sealed);
     try {
-      await this.repo.addBlob({ type: blob.type === 'BLOB_TYPE_TREE' ? 'tree' : 'data', id: blob.id, dekId: blob.dekId, sealed, rawLength: blob.rawLength });
+      // BlobAssembler hands out blobs that own their bytes, so a pack being filled pins no wire message.
+      await this.repo.addBlob({ type: blob.type === 'BLOB_TYPE_TREE' ? 'tree' : 'data', id: blob.id, dekId: blob.dekId, sealed: blob.sealed, rawLength: blob.rawLength });
     } catch (err) {
       if (!this.repo.index.has(blob.id)) this.#accepted.delete(key(blob.id));
       throw err;

@@ -116,7 +116,10 @@ export class BlobAssembler {
       }
       // The common case, a blob in one part: hand out its bytes without a copy.
       if (part.data.length === part.sealedLength) {
-        return { id: part.id, type: part.type, dekId: part.dekId, rawLength: part.rawLength, sealed: part.data };
+        // A whole blob in one part is a view into its ~1 MiB message: copy it, so a receiver that
+        // keeps the blob (a pack being filled) does not keep the whole message alive with it.
+        const sealed = part.data.byteLength === part.data.buffer.byteLength ? part.data : Buffer.from(part.data);
+        return { id: part.id, type: part.type, dekId: part.dekId, rawLength: part.rawLength, sealed };
       }
       this.#current = { first: part, buffer: Buffer.allocUnsafe(part.sealedLength), filled: 0 };
     }
