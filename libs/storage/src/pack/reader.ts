@@ -23,8 +23,11 @@ export async function readPackEntries(backend: Backend, packId: string, metaKey:
   const needed = trailerLength + 4;
   if (needed > size - PACK_HEADER_BYTES) throw new PackCorruptError(packId, size - 4, `trailer length ${trailerLength} exceeds the pack`);
   if (needed > tail.length) tail = await backend.get(name, { offset: size - needed, length: needed });
-  const head = await backend.get(name, { offset: 0, length: PACK_HEADER_BYTES });
-  if (!head.equals(PACK_MAGIC)) throw new PackCorruptError(packId, 0, 'header magic is not PBKPACK1');
+  // A small pack was read whole by the tail read (parseTail checks its magic); only a larger one costs a header read.
+  if (tail.length < size) {
+    const head = await backend.get(name, { offset: 0, length: PACK_HEADER_BYTES });
+    if (!head.equals(PACK_MAGIC)) throw new PackCorruptError(packId, 0, 'header magic is not PBKPACK1');
+  }
   return parseTail(packId, tail, size, metaKey);
 }
 
