@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const allowedLibs = { crypto: [], protocol: [], storage: ['crypto'] };
+const allowedLibs = { crypto: [], protocol: [], storage: ['crypto'], testkit: [] };
 const storageRank = { util: 0, backend: 0, chunker: 0, compress: 0, pack: 1, index: 1, keys: 1, blob: 2, repository: 2, snapshot: 3, archiver: 4, restore: 4, verify: 4, gc: 4 };
 const problems = [];
 
@@ -38,6 +38,7 @@ for (const area of ['libs', 'apps']) {
           if (area === 'libs' && ['agent', 'coordinator', 'cli'].includes(target)) problems.push(`${rel}: a lib imports an app (${spec})`);
           if (area === 'libs' && target !== pkg && !(allowedLibs[pkg] ?? []).includes(target)) problems.push(`${rel}: libs/${pkg} may not import @pbk/${target}`);
           if (rest[0] === 'testing' && !rel.includes(`${sep}test`) && !rel.endsWith('testing.ts')) problems.push(`${rel}: production code imports ${spec}`);
+          if (target === 'testkit' && pkg !== 'testkit') problems.push(`${rel}: production code imports @pbk/testkit (tests and benchmarks only)`);
         } else if (area === 'libs' && pkg === 'storage' && spec.startsWith('.')) {
           const from = relative(src, file).split(sep)[0];
           const to = relative(src, join(file, '..', spec)).split(sep)[0];

@@ -46,7 +46,19 @@ export {
   type Tree,
   type TreeEntry,
 } from './snapshot/index.js';
-export { archiveDirectory, backupDirectory, type ArchiveOptions, type ArchiveContext, type ArchiveResult, type BackupDirectoryOptions } from './archiver/index.js';
+export {
+  archiveDirectory,
+  backupDirectory,
+  storeStream,
+  TreeBuilder,
+  type ArchiveOptions,
+  type ArchiveContext,
+  type ArchiveResult,
+  type BackupDirectoryOptions,
+  type StreamContext,
+  type StoredStream,
+  type EntryMeta,
+} from './archiver/index.js';
 export { restoreSnapshot, type RestoreOptions, type RestoreStats } from './restore/index.js';
 export { verifyRepository, repairIndex, type VerifyOptions, type VerifyReport, type Problem, type ProblemKind, type RepairIndexReport } from './verify/index.js';
 export { collectGarbage, type GcOptions, type GcReport } from './gc/index.js';

@@ -1,5 +1,7 @@
 /** `pbk-agent check-config --config FILE`: validates a config and prints what it means, without connecting. */
 import { loadConfig } from '../config/config.js';
+import { describePostgresSource } from '../config/postgres.js';
+import { describeRedisSource } from '../config/redis.js';
 import type { AgentCommand } from './command.js';
 
 export const checkConfigCommand: AgentCommand = {
@@ -21,7 +23,8 @@ export const checkConfigCommand: AgentCommand = {
       heartbeatIntervalMs: c.heartbeatIntervalMs,
       shutdownGraceMs: c.shutdownGraceMs,
       resumeWindowMs: c.resumeWindowMs,
-      sources: c.sources.map((s) => ({
+      sources: c.sources.map((s) =>
+        s.kind === 'postgres' ? describePostgresSource(s, now) : s.kind === 'redis' ? describeRedisSource(s, now) : {
         name: s.name,
         kind: s.kind,
         paths: s.paths,
@@ -31,7 +34,7 @@ export const checkConfigCommand: AgentCommand = {
         debounceMs: s.debounceMs,
         maxDelayMs: s.maxDelayMs,
         backupOnStart: s.backupOnStart,
-      })),
+      }),
     };
     io.stdout(`${JSON.stringify(view, null, 2)}\n`);
     return 0;

@@ -17,6 +17,9 @@ import { ExcludeMatcher, GlobError, compilePattern } from '../files/exclude.js';
 import { PathSelection } from '../files/selection.js';
 import { LOG_LEVELS, type LogLevel } from '../logger.js';
 import { CronError, CronSchedule } from '../schedule/cron.js';
+import { boolean, integer, isRecord, Problems, unknownFields } from './fields.js';
+import { compilePostgresSource, type PostgresSourceConfig } from './postgres.js';
+import { compileRedisSource, type RedisSourceConfig } from './redis.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -64,7 +67,7 @@ export const DEFAULTS = {
   },
 } as const;
 
-export type SourceKindName = 'files';
+export type SourceKindName = 'files' | 'postgres' | 'redis';
 
 export interface FilesSourceConfig {
   name: string;
@@ -82,7 +85,8 @@ export interface FilesSourceConfig {
   backupOnStart: boolean;
 }
 
-export type SourceConfig = FilesSourceConfig;
+export type SourceConfig = FilesSourceConfig | PostgresSourceConfig | RedisSourceConfig;
+export type { PostgresSourceConfig, RedisSourceConfig };
 
 export interface AgentConfig {
   /** The file this came from (absolute), for messages. */
@@ -124,12 +128,6 @@ export function parseConfig(text: string, file: string): AgentConfig {
   return compileConfig(doc.toJS() as unknown, file);
 }
 
-class Problems {
-  readonly list: { field: string; message: string }[] = [];
-  add(field: string, message: string): void {
-    this.list.push({ field, message });
-  }
-}
 
 /** Validates a parsed document and applies the defaults. */
 export function compileConfig(raw: unknown, file: string): AgentConfig {
@@ -196,18 +194,16 @@ function compileSource(s: unknown, field: string, problems: Problems): SourceCon
     return undefined;
   }
   const before = problems.list.length;
-  unknownFields(s, SOURCE_FIELDS, `${field}.`, problems);
   let name = '';
   if (typeof s.name !== 'string' || !SOURCE_NAME_RE.test(s.name)) {
     problems.add(`${field}.name`, s.name === undefined ? 'is required' : 'must be 1-63 letters, digits, ., -, _ (starting with a letter or digit)');
   } else name = s.name;
-  if (s.kind === undefined) problems.add(`${field}.kind`, 'is required (files)');
-  else if (s.kind !== 'files') {
-    problems.add(
-      `${field}.kind`,
-      typeof s.kind === 'string' && KNOWN_KINDS.includes(s.kind) ? `${s.kind} sources are not supported by this agent version yet; only files` : `must be files`,
-    );
-  }
+  if (s.kind === 'files' || s.kind === undefined) unknownFields(s, SOURCE_FIELDS, `${field}.`, problems);
+  if (s.kind === undefined) problems.add(`${field}.kind`, `is required (${KNOWN_KINDS.join(', ')})`);
+  else if (typeof s.kind !== 'string' || !KNOWN_KINDS.includes(s.kind)) problems.add(`${field}.kind`, `must be one of ${KNOWN_KINDS.join(', ')}`);
+  if (problems.list.length > before) return undefined;
+  if (s.kind === 'postgres') return compilePostgresSource(s, name, field, problems);
+  if (s.kind === 'redis') return compileRedisSource(s, name, field, problems);
 
   const paths: string[] = [];
   if (!Array.isArray(s.paths) || s.paths.length === 0) {
@@ -282,48 +278,3 @@ function compileSource(s: unknown, field: string, problems: Problems): SourceCon
   };
 }
 
-function integer(o: Record<string, unknown>, key: string, prefix: string, def: number, min: number, max: number, problems: Problems): number {
-  const v = o[key];
-  if (v === undefined || v === null) return def;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    problems.add(`${prefix}${key}`, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-    return def;
-  }
-  return v;
-}
-
-function boolean(o: Record<string, unknown>, key: string, prefix: string, def: boolean, problems: Problems): boolean {
-  const v = o[key];
-  if (v === undefined || v === null) return def;
-  if (typeof v !== 'boolean') {
-    problems.add(`${prefix}${key}`, `must be true or false, got ${JSON.stringify(v)}`);
-    return def;
-  }
-  return v;
-}
-
-function unknownFields(o: Record<string, unknown>, known: readonly string[], prefix: string, problems: Problems): void {
-  for (const key of Object.keys(o)) {
-    if (known.includes(key)) continue;
-    const near = known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
-    problems.add(`${prefix}${key}`, `unknown field${near ? `; did you mean ${near}?` : `; known: ${known.join(', ')}`}`);
-  }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}

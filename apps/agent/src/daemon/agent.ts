@@ -10,14 +10,14 @@ import type { v1 } from '@pbk/protocol';
 import { sleep, type Clock } from '../clock.js';
 import type { AgentConfig } from '../config/config.js';
 import type { Logger } from '../logger.js';
-import { runRestore } from '../restore/restore.js';
 import { AGENT_VERSION } from '../version.js';
 import type { BackoffOptions } from '../wire/backoff.js';
 import type { AgentRpc } from '../wire/client.js';
 import { CommandExecutor } from './commands.js';
 import { ControlChannel } from './control.js';
 import { HeartbeatLoop } from './heartbeat.js';
-import { FilesSource } from './source.js';
+import { createSource, restoreByKind, validateByKind, type KindDeps } from './kinds.js';
+import type { AgentSource } from './source.js';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -29,7 +29,7 @@ export interface AgentDeps {
 }
 
 export class Agent {
-  private readonly sources = new Map<string, FilesSource>();
+  private readonly sources = new Map<string, AgentSource>();
   private readonly control: ControlChannel;
   private readonly heartbeat: HeartbeatLoop;
   private readonly commands: CommandExecutor;
@@ -47,26 +47,24 @@ export class Agent {
     const learnIdKey = (key: Buffer): void => {
       this.idKey = Buffer.from(key);
     };
-    for (const source of config.sources) {
-      this.sources.set(
-        source.name,
-        new FilesSource(
-          source,
-          {
-            rpc,
-            clock,
-            log: log.child({ component: 'backup' }),
-            host,
-            workers: config.workers,
-            resumeWindowMs: config.resumeWindowMs,
-            ...(deps.backoff ? { backoff: deps.backoff } : {}),
-            onIdKey: learnIdKey,
-            onContact: () => this.control.nudge(),
-          },
-          clock,
-        ),
-      );
-    }
+    const kinds: KindDeps = {
+      backup: {
+        rpc,
+        clock,
+        log: log.child({ component: 'backup' }),
+        host,
+        workers: config.workers,
+        resumeWindowMs: config.resumeWindowMs,
+        ...(deps.backoff ? { backoff: deps.backoff } : {}),
+        onIdKey: learnIdKey,
+        onContact: () => this.control.nudge(),
+      },
+      restore: { rpc, clock, log: log.child({ component: 'restore' }), idKey: () => this.idKey, onIdKey: learnIdKey },
+      clock,
+      log,
+      stateDir: config.stateDir,
+    };
+    for (const source of config.sources) this.sources.set(source.name, createSource(source, kinds));
     this.control = new ControlChannel({
       rpc,
       clock,
@@ -74,7 +72,7 @@ export class Agent {
       ...(deps.backoff ? { backoff: deps.backoff } : {}),
       hello: () => ({
         agentVersion: AGENT_VERSION,
-        sources: [...this.sources.values()].map((s) => ({ host, kind: 'SOURCE_KIND_FILES' as const, name: s.name })),
+        sources: [...this.sources.values()].map((s) => ({ host, kind: s.kind, name: s.name })),
         runningCommandIds: this.commands.runningIds(),
       }),
       onCommand: (cmd) => this.commands.handle(cmd),
@@ -83,7 +81,8 @@ export class Agent {
     this.commands = new CommandExecutor({
       host,
       sources: this.sources,
-      restore: (cmd, run) => runRestore({ rpc, clock, log: log.child({ component: 'restore' }), idKey: () => this.idKey, onIdKey: learnIdKey }, cmd, run),
+      restore: (cmd, run) => restoreByKind(kinds, this.sources, cmd, run),
+      validate: (cmd, run) => validateByKind(kinds, this.sources, cmd, run),
       send: (msg, durable) => this.control.send(msg, durable),
       clock,
       log: log.child({ component: 'commands' }),

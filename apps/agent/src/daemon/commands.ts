@@ -11,19 +11,20 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { AgentError, codeOf, failureOf, messageOf } from '../errors.js';
 import type { BackupModeName } from '../files/backup.js';
 import type { Logger } from '../logger.js';
-import type { FilesSource } from './source.js';
+import type { AgentSource } from './source.js';
 
 export interface CommandDeps {
   host: string;
-  sources: ReadonlyMap<string, FilesSource>;
+  sources: ReadonlyMap<string, AgentSource>;
   restore(cmd: v1.RestoreCommand__Output, run: { signal: AbortSignal; onProgress(p: v1.Progress): void }): Promise<v1.RestoreSummary>;
+  validate(cmd: v1.ValidateCommand__Output, run: { signal: AbortSignal; onProgress(p: v1.Progress): void }): Promise<v1.ValidationReport>;
   send(msg: v1.AgentMessage, durable?: boolean): void;
   clock: Clock;
   log: Logger;
 }
 
 interface Running {
-  kind: 'backup' | 'restore';
+  kind: 'backup' | 'restore' | 'validate';
   cancel(reason: AgentError): void;
   done: Promise<void>;
 }
@@ -56,12 +57,12 @@ export class CommandExecutor {
     const deadline = Number(cmd.deadlineUnixMs);
     if (deadline > 0 && deadline <= this.deps.clock.now()) return refuse(new AgentError('DEADLINE_EXCEEDED', 'the command arrived after its deadline'));
 
-    let work: (signal: AbortSignal, onProgress: (p: v1.Progress) => void) => Promise<Pick<v1.CommandResult, 'snapshot' | 'restore'>>;
+    let work: (signal: AbortSignal, onProgress: (p: v1.Progress) => void) => Promise<Pick<v1.CommandResult, 'snapshot' | 'restore' | 'validation'>>;
     if (cmd.action === 'backup' && cmd.backup) {
       const b = cmd.backup;
       const source = this.deps.sources.get(b.source?.name ?? '');
       if (b.source?.host && b.source.host !== this.deps.host) return refuse(new AgentError('PERMISSION_DENIED', `this agent is ${this.deps.host}, not ${b.source.host}`));
-      if (!source || (b.source?.kind && b.source.kind !== 'SOURCE_KIND_FILES')) {
+      if (!source || (b.source?.kind && b.source.kind !== source.kind)) {
         return refuse(new AgentError('NOT_FOUND', `no ${b.source?.kind ?? ''} source named ${JSON.stringify(b.source?.name ?? '')} on ${this.deps.host}; configured: ${[...this.deps.sources.keys()].join(', ') || 'none'}`));
       }
       const mode = (b.mode || 'BACKUP_MODE_UNSPECIFIED') as BackupModeName;
@@ -78,6 +79,9 @@ export class CommandExecutor {
     } else if (cmd.action === 'restore' && cmd.restore) {
       const r = cmd.restore;
       work = async (signal, onProgress) => ({ restore: await this.deps.restore(r, { signal, onProgress }) });
+    } else if (cmd.action === 'validate' && cmd.validate) {
+      const v = cmd.validate;
+      work = async (signal, onProgress) => ({ validation: await this.deps.validate(v, { signal, onProgress }) });
     } else {
       return refuse(new AgentError('INVALID_ARGUMENT', `this agent does not know the command ${JSON.stringify(cmd.action ?? 'none')}; upgrade it`));
     }

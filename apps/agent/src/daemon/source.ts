@@ -15,7 +15,29 @@ import { CronTrigger } from '../schedule/cron-trigger.js';
 import { ChangeDebouncer } from '../schedule/debounce.js';
 import { RunQueue, type QueuedRun, type RunRequest } from '../schedule/run-queue.js';
 
-export class FilesSource {
+export type SourceKindWire = 'SOURCE_KIND_FILES' | 'SOURCE_KIND_POSTGRES' | 'SOURCE_KIND_REDIS';
+
+/** What the daemon needs of any configured source, whatever its kind (daemon/kinds.ts makes them). */
+export interface AgentSource {
+  readonly name: string;
+  readonly kind: SourceKindWire;
+  /** Starts schedules, watchers and background streams. */
+  start(): Promise<void>;
+  /** A backup asked for by a command; the result is that run's snapshot. */
+  backup(mode: BackupModeName, req: RunRequest<v1.Progress>): QueuedRun<v1.SnapshotInfo__Output>;
+  /** The coordinator answers again after an outage. */
+  coordinatorBack(): void;
+  /** Stops triggers; no new runs start by themselves. */
+  stopTriggers(): Promise<void>;
+  /** Resolves when no run is going on or pending. */
+  idle(): Promise<void>;
+  /** Cancels the current run and drops the pending one (also stops background streams). */
+  cancelRuns(reason: string): void;
+  health(host: string): v1.SourceHealth;
+}
+
+export class FilesSource implements AgentSource {
+  readonly kind = 'SOURCE_KIND_FILES' as const;
   private readonly queue: RunQueue<BackupModeName, v1.SnapshotInfo__Output, v1.Progress>;
   private readonly log: Logger;
   private trigger: CronTrigger | undefined;

@@ -34,6 +34,7 @@ import { clientStream, serverStream, unary } from '../handlers.js';
 import type { OpenRun } from '../runs.js';
 import { snapshotById } from '../snapshot-access.js';
 import { walkTrees } from '../tree-walk.js';
+import { walHandlers } from './wal.js';
 import { Mutex } from '../util/mutex.js';
 
 /** Trees known complete (every blob below them durable), so later commits do not walk them again. */
@@ -128,6 +129,7 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
   }
 
   return {
+    ...walHandlers(ctx),
     Heartbeat: unary(log, 'Heartbeat', async (call) => {
       const who = auth.agent(call);
       const req = call.request;

@@ -16,7 +16,7 @@ import { count, kindFromWire, modeFromWire, optionalKindFromWire, snapshotHex, s
 import type { ServiceContext } from '../context.js';
 import { failureError, type PendingCommand } from '../control.js';
 import { serverStream, unary } from '../handlers.js';
-import { snapshotById } from '../snapshot-access.js';
+import { planFilesRestore, planPostgresLogicalRestore, planPostgresRestore, planRedisRestore } from './restore-plans.js';
 import { Mutex } from '../util/mutex.js';
 
 const HOST_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
@@ -193,27 +193,21 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
       const who = auth.check(call, OPERATE_ROLES);
       const req = call.request;
       const ref = namedSource(req.source);
-      const kind = resolveKind(ref, 'files');
-      if (kind !== 'files') throw new CoordinatorError('FAILED_PRECONDITION', `restoring ${kind} sources is not supported by this coordinator yet; only files`);
-      const files = req.files;
-      if (req.options !== 'files' || !files) throw new CoordinatorError('INVALID_ARGUMENT', 'a files restore needs options.files (target_dir, path, force)');
-      if (!posix.isAbsolute(files.targetDir) || files.targetDir.includes('\0')) {
-        throw new CoordinatorError('INVALID_ARGUMENT', `target_dir ${JSON.stringify(files.targetDir)} must be an absolute path on the target host`);
-      }
-      if (files.path.includes('\0') || files.path.split('/').includes('..')) throw new CoordinatorError('INVALID_ARGUMENT', `path ${JSON.stringify(files.path)} may not contain '..' or NUL`);
+      const kind = resolveKind(ref, req.options === 'postgres' || req.options === 'postgresLogical' ? 'postgres' : req.options === 'redis' ? 'redis' : 'files');
       const source: SourceRef = { host: ref.host, kind, name: ref.name };
-      let snap: SnapshotWithId | undefined;
-      if (req.snapshotId.length > 0) {
-        snap = await snapshotById(catalog, repo, snapshotHex(req.snapshotId));
-        if (sourceLabel(snap.source) !== sourceLabel(source)) {
-          throw new CoordinatorError('INVALID_ARGUMENT', `snapshot ${snap.id} is of ${sourceLabel(snap.source)}, not ${sourceLabel(source)}`);
-        }
-      } else {
-        const atMs = count(req.atUnixMs, 'at_unix_ms');
-        const at = atMs === 0 ? now() : new Date(atMs);
-        snap = await catalog.snapshots.findAtOrBefore(source, at);
-        if (snap === undefined) throw new CoordinatorError('NOT_FOUND', `no snapshot of ${sourceLabel(source)} at or before ${at.toISOString()}: list them with pbk snapshots --host ${source.host} --source ${source.name}`);
+      const wanted = { files: 'files', postgres: 'postgres', postgresLogical: 'postgres', redis: 'redis' } as const;
+      if (req.options !== undefined && wanted[req.options] !== kind) {
+        throw new CoordinatorError('INVALID_ARGUMENT', `${sourceLabel(source)} is a ${kind} source; options.${req.options} does not apply to it`);
       }
+      const plan =
+        kind === 'files'
+          ? await planFilesRestore(ctx, req, source)
+          : kind === 'redis'
+            ? await planRedisRestore(ctx, req, source)
+            : req.options === 'postgresLogical'
+              ? await planPostgresLogicalRestore(ctx, req, source)
+              : await planPostgresRestore(ctx, req, source);
+      const snap = plan.snapshot;
       const targetHost = checkHost(req.targetHost === '' ? source.host : req.targetHost, 'target_host');
       if (!hub.isConnected(targetHost)) {
         throw new CoordinatorError('UNAVAILABLE', `the agent of ${targetHost} is not connected: start pbk-agent on ${targetHost} (pbk status shows its last heartbeat)`);
@@ -224,12 +218,12 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
         actor: actorOf(who),
         action: 'restore',
         target: snap.id,
-        details: { job: jobId.toString('hex'), source: sourceLabel(snap.source), targetHost, targetDir: files.targetDir, path: files.path, force: files.force, crossHost },
+        details: { job: jobId.toString('hex'), source: sourceLabel(snap.source), targetHost, ...plan.audit, crossHost },
       });
       const release = crossHost ? grants.grant(targetHost, snap.id) : () => {};
       let cmd: PendingCommand;
       try {
-        cmd = await hub.send(targetHost, { restore: { snapshot: snapshotToWire(snap), path: files.path, targetDir: files.targetDir, force: files.force } }, deadlineOf(call));
+        cmd = await hub.send(targetHost, { restore: { snapshot: snapshotToWire(snap), ...plan.command } }, deadlineOf(call));
       } catch (err) {
         release();
         throw err;
@@ -248,7 +242,7 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
         out,
         {
           jobId,
-          done: { snapshot: snapshotToWire(snap), targetHost, targetDir: r.targetDir || files.targetDir, files: r.files, dirs: r.dirs, bytes: r.bytes, durationMs: r.durationMs },
+          done: { snapshot: snapshotToWire(snap), targetHost, targetDir: r.targetDir || plan.command.targetDir || '', files: r.files, dirs: r.dirs, bytes: r.bytes, durationMs: r.durationMs, facts: r.facts },
         },
         signal,
       );
@@ -292,6 +286,12 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
       };
       log.info({ job: jobId.toString('hex'), ok: report.ok, problems: report.problems.length, warnings: report.warnings.length }, 'verify finished');
       await writeMessage(out, { jobId, report: result }, signal);
+    }),
+
+    Validate: serverStream(log, 'Validate', async (call) => {
+      auth.check(call, OPERATE_ROLES);
+      const ref = namedSource(call.request.source);
+      throw new CoordinatorError('FAILED_PRECONDITION', `validating ${ref.host}/${ref.name} is not supported by this coordinator yet`);
     }),
   };
 }

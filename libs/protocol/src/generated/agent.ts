@@ -28,11 +28,20 @@ import type { EnrollmentServiceClient as _pbk_v1_EnrollmentServiceClient, Enroll
 import type { Failure as _pbk_v1_Failure, Failure__Output as _pbk_v1_Failure__Output } from './pbk/v1/Failure.js';
 import type { GetSnapshotRequest as _pbk_v1_GetSnapshotRequest, GetSnapshotRequest__Output as _pbk_v1_GetSnapshotRequest__Output } from './pbk/v1/GetSnapshotRequest.js';
 import type { GetSnapshotResponse as _pbk_v1_GetSnapshotResponse, GetSnapshotResponse__Output as _pbk_v1_GetSnapshotResponse__Output } from './pbk/v1/GetSnapshotResponse.js';
+import type { GetWalRequest as _pbk_v1_GetWalRequest, GetWalRequest__Output as _pbk_v1_GetWalRequest__Output } from './pbk/v1/GetWalRequest.js';
+import type { GetWalResponse as _pbk_v1_GetWalResponse, GetWalResponse__Output as _pbk_v1_GetWalResponse__Output } from './pbk/v1/GetWalResponse.js';
 import type { HeartbeatRequest as _pbk_v1_HeartbeatRequest, HeartbeatRequest__Output as _pbk_v1_HeartbeatRequest__Output } from './pbk/v1/HeartbeatRequest.js';
 import type { HeartbeatResponse as _pbk_v1_HeartbeatResponse, HeartbeatResponse__Output as _pbk_v1_HeartbeatResponse__Output } from './pbk/v1/HeartbeatResponse.js';
+import type { ListWalRequest as _pbk_v1_ListWalRequest, ListWalRequest__Output as _pbk_v1_ListWalRequest__Output } from './pbk/v1/ListWalRequest.js';
+import type { ListWalResponse as _pbk_v1_ListWalResponse, ListWalResponse__Output as _pbk_v1_ListWalResponse__Output } from './pbk/v1/ListWalResponse.js';
 import type { MissingBlobsRequest as _pbk_v1_MissingBlobsRequest, MissingBlobsRequest__Output as _pbk_v1_MissingBlobsRequest__Output } from './pbk/v1/MissingBlobsRequest.js';
 import type { MissingBlobsResponse as _pbk_v1_MissingBlobsResponse, MissingBlobsResponse__Output as _pbk_v1_MissingBlobsResponse__Output } from './pbk/v1/MissingBlobsResponse.js';
+import type { PostgresLogicalRestoreOptions as _pbk_v1_PostgresLogicalRestoreOptions, PostgresLogicalRestoreOptions__Output as _pbk_v1_PostgresLogicalRestoreOptions__Output } from './pbk/v1/PostgresLogicalRestoreOptions.js';
+import type { PostgresRestoreOptions as _pbk_v1_PostgresRestoreOptions, PostgresRestoreOptions__Output as _pbk_v1_PostgresRestoreOptions__Output } from './pbk/v1/PostgresRestoreOptions.js';
 import type { Progress as _pbk_v1_Progress, Progress__Output as _pbk_v1_Progress__Output } from './pbk/v1/Progress.js';
+import type { PutWalRequest as _pbk_v1_PutWalRequest, PutWalRequest__Output as _pbk_v1_PutWalRequest__Output } from './pbk/v1/PutWalRequest.js';
+import type { PutWalResponse as _pbk_v1_PutWalResponse, PutWalResponse__Output as _pbk_v1_PutWalResponse__Output } from './pbk/v1/PutWalResponse.js';
+import type { RedisRestoreOptions as _pbk_v1_RedisRestoreOptions, RedisRestoreOptions__Output as _pbk_v1_RedisRestoreOptions__Output } from './pbk/v1/RedisRestoreOptions.js';
 import type { RestoreCommand as _pbk_v1_RestoreCommand, RestoreCommand__Output as _pbk_v1_RestoreCommand__Output } from './pbk/v1/RestoreCommand.js';
 import type { RestoreSummary as _pbk_v1_RestoreSummary, RestoreSummary__Output as _pbk_v1_RestoreSummary__Output } from './pbk/v1/RestoreSummary.js';
 import type { SnapshotAt as _pbk_v1_SnapshotAt, SnapshotAt__Output as _pbk_v1_SnapshotAt__Output } from './pbk/v1/SnapshotAt.js';
@@ -42,6 +51,10 @@ import type { SourceHealth as _pbk_v1_SourceHealth, SourceHealth__Output as _pbk
 import type { SourceRef as _pbk_v1_SourceRef, SourceRef__Output as _pbk_v1_SourceRef__Output } from './pbk/v1/SourceRef.js';
 import type { UploadBlobsRequest as _pbk_v1_UploadBlobsRequest, UploadBlobsRequest__Output as _pbk_v1_UploadBlobsRequest__Output } from './pbk/v1/UploadBlobsRequest.js';
 import type { UploadBlobsResponse as _pbk_v1_UploadBlobsResponse, UploadBlobsResponse__Output as _pbk_v1_UploadBlobsResponse__Output } from './pbk/v1/UploadBlobsResponse.js';
+import type { ValidateCommand as _pbk_v1_ValidateCommand, ValidateCommand__Output as _pbk_v1_ValidateCommand__Output } from './pbk/v1/ValidateCommand.js';
+import type { ValidationCheck as _pbk_v1_ValidationCheck, ValidationCheck__Output as _pbk_v1_ValidationCheck__Output } from './pbk/v1/ValidationCheck.js';
+import type { ValidationReport as _pbk_v1_ValidationReport, ValidationReport__Output as _pbk_v1_ValidationReport__Output } from './pbk/v1/ValidationReport.js';
+import type { WalFile as _pbk_v1_WalFile, WalFile__Output as _pbk_v1_WalFile__Output } from './pbk/v1/WalFile.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -79,11 +92,20 @@ export interface ProtoGrpcType {
       Failure: MessageTypeDefinition<_pbk_v1_Failure, _pbk_v1_Failure__Output>
       GetSnapshotRequest: MessageTypeDefinition<_pbk_v1_GetSnapshotRequest, _pbk_v1_GetSnapshotRequest__Output>
       GetSnapshotResponse: MessageTypeDefinition<_pbk_v1_GetSnapshotResponse, _pbk_v1_GetSnapshotResponse__Output>
+      GetWalRequest: MessageTypeDefinition<_pbk_v1_GetWalRequest, _pbk_v1_GetWalRequest__Output>
+      GetWalResponse: MessageTypeDefinition<_pbk_v1_GetWalResponse, _pbk_v1_GetWalResponse__Output>
       HeartbeatRequest: MessageTypeDefinition<_pbk_v1_HeartbeatRequest, _pbk_v1_HeartbeatRequest__Output>
       HeartbeatResponse: MessageTypeDefinition<_pbk_v1_HeartbeatResponse, _pbk_v1_HeartbeatResponse__Output>
+      ListWalRequest: MessageTypeDefinition<_pbk_v1_ListWalRequest, _pbk_v1_ListWalRequest__Output>
+      ListWalResponse: MessageTypeDefinition<_pbk_v1_ListWalResponse, _pbk_v1_ListWalResponse__Output>
       MissingBlobsRequest: MessageTypeDefinition<_pbk_v1_MissingBlobsRequest, _pbk_v1_MissingBlobsRequest__Output>
       MissingBlobsResponse: MessageTypeDefinition<_pbk_v1_MissingBlobsResponse, _pbk_v1_MissingBlobsResponse__Output>
+      PostgresLogicalRestoreOptions: MessageTypeDefinition<_pbk_v1_PostgresLogicalRestoreOptions, _pbk_v1_PostgresLogicalRestoreOptions__Output>
+      PostgresRestoreOptions: MessageTypeDefinition<_pbk_v1_PostgresRestoreOptions, _pbk_v1_PostgresRestoreOptions__Output>
       Progress: MessageTypeDefinition<_pbk_v1_Progress, _pbk_v1_Progress__Output>
+      PutWalRequest: MessageTypeDefinition<_pbk_v1_PutWalRequest, _pbk_v1_PutWalRequest__Output>
+      PutWalResponse: MessageTypeDefinition<_pbk_v1_PutWalResponse, _pbk_v1_PutWalResponse__Output>
+      RedisRestoreOptions: MessageTypeDefinition<_pbk_v1_RedisRestoreOptions, _pbk_v1_RedisRestoreOptions__Output>
       RestoreCommand: MessageTypeDefinition<_pbk_v1_RestoreCommand, _pbk_v1_RestoreCommand__Output>
       RestoreSummary: MessageTypeDefinition<_pbk_v1_RestoreSummary, _pbk_v1_RestoreSummary__Output>
       SnapshotAt: MessageTypeDefinition<_pbk_v1_SnapshotAt, _pbk_v1_SnapshotAt__Output>
@@ -94,6 +116,10 @@ export interface ProtoGrpcType {
       SourceRef: MessageTypeDefinition<_pbk_v1_SourceRef, _pbk_v1_SourceRef__Output>
       UploadBlobsRequest: MessageTypeDefinition<_pbk_v1_UploadBlobsRequest, _pbk_v1_UploadBlobsRequest__Output>
       UploadBlobsResponse: MessageTypeDefinition<_pbk_v1_UploadBlobsResponse, _pbk_v1_UploadBlobsResponse__Output>
+      ValidateCommand: MessageTypeDefinition<_pbk_v1_ValidateCommand, _pbk_v1_ValidateCommand__Output>
+      ValidationCheck: MessageTypeDefinition<_pbk_v1_ValidationCheck, _pbk_v1_ValidationCheck__Output>
+      ValidationReport: MessageTypeDefinition<_pbk_v1_ValidationReport, _pbk_v1_ValidationReport__Output>
+      WalFile: MessageTypeDefinition<_pbk_v1_WalFile, _pbk_v1_WalFile__Output>
     }
   }
 }

@@ -10,7 +10,10 @@ import type { JobAccepted as _pbk_v1_JobAccepted, JobAccepted__Output as _pbk_v1
 import type { ListSnapshotsRequest as _pbk_v1_ListSnapshotsRequest, ListSnapshotsRequest__Output as _pbk_v1_ListSnapshotsRequest__Output } from './pbk/v1/ListSnapshotsRequest.js';
 import type { ListSnapshotsResponse as _pbk_v1_ListSnapshotsResponse, ListSnapshotsResponse__Output as _pbk_v1_ListSnapshotsResponse__Output } from './pbk/v1/ListSnapshotsResponse.js';
 import type { OperatorServiceClient as _pbk_v1_OperatorServiceClient, OperatorServiceDefinition as _pbk_v1_OperatorServiceDefinition } from './pbk/v1/OperatorService.js';
+import type { PostgresLogicalRestoreOptions as _pbk_v1_PostgresLogicalRestoreOptions, PostgresLogicalRestoreOptions__Output as _pbk_v1_PostgresLogicalRestoreOptions__Output } from './pbk/v1/PostgresLogicalRestoreOptions.js';
+import type { PostgresRestoreOptions as _pbk_v1_PostgresRestoreOptions, PostgresRestoreOptions__Output as _pbk_v1_PostgresRestoreOptions__Output } from './pbk/v1/PostgresRestoreOptions.js';
 import type { Progress as _pbk_v1_Progress, Progress__Output as _pbk_v1_Progress__Output } from './pbk/v1/Progress.js';
+import type { RedisRestoreOptions as _pbk_v1_RedisRestoreOptions, RedisRestoreOptions__Output as _pbk_v1_RedisRestoreOptions__Output } from './pbk/v1/RedisRestoreOptions.js';
 import type { RepositoryStats as _pbk_v1_RepositoryStats, RepositoryStats__Output as _pbk_v1_RepositoryStats__Output } from './pbk/v1/RepositoryStats.js';
 import type { RestoreDone as _pbk_v1_RestoreDone, RestoreDone__Output as _pbk_v1_RestoreDone__Output } from './pbk/v1/RestoreDone.js';
 import type { RestoreRequest as _pbk_v1_RestoreRequest, RestoreRequest__Output as _pbk_v1_RestoreRequest__Output } from './pbk/v1/RestoreRequest.js';
@@ -23,6 +26,11 @@ import type { StartBackupRequest as _pbk_v1_StartBackupRequest, StartBackupReque
 import type { StartBackupUpdate as _pbk_v1_StartBackupUpdate, StartBackupUpdate__Output as _pbk_v1_StartBackupUpdate__Output } from './pbk/v1/StartBackupUpdate.js';
 import type { StatusRequest as _pbk_v1_StatusRequest, StatusRequest__Output as _pbk_v1_StatusRequest__Output } from './pbk/v1/StatusRequest.js';
 import type { StatusResponse as _pbk_v1_StatusResponse, StatusResponse__Output as _pbk_v1_StatusResponse__Output } from './pbk/v1/StatusResponse.js';
+import type { ValidateDone as _pbk_v1_ValidateDone, ValidateDone__Output as _pbk_v1_ValidateDone__Output } from './pbk/v1/ValidateDone.js';
+import type { ValidateRequest as _pbk_v1_ValidateRequest, ValidateRequest__Output as _pbk_v1_ValidateRequest__Output } from './pbk/v1/ValidateRequest.js';
+import type { ValidateUpdate as _pbk_v1_ValidateUpdate, ValidateUpdate__Output as _pbk_v1_ValidateUpdate__Output } from './pbk/v1/ValidateUpdate.js';
+import type { ValidationCheck as _pbk_v1_ValidationCheck, ValidationCheck__Output as _pbk_v1_ValidationCheck__Output } from './pbk/v1/ValidationCheck.js';
+import type { ValidationReport as _pbk_v1_ValidationReport, ValidationReport__Output as _pbk_v1_ValidationReport__Output } from './pbk/v1/ValidationReport.js';
 import type { VerifyProblem as _pbk_v1_VerifyProblem, VerifyProblem__Output as _pbk_v1_VerifyProblem__Output } from './pbk/v1/VerifyProblem.js';
 import type { VerifyReport as _pbk_v1_VerifyReport, VerifyReport__Output as _pbk_v1_VerifyReport__Output } from './pbk/v1/VerifyReport.js';
 import type { VerifyRequest as _pbk_v1_VerifyRequest, VerifyRequest__Output as _pbk_v1_VerifyRequest__Output } from './pbk/v1/VerifyRequest.js';
@@ -46,7 +54,10 @@ export interface ProtoGrpcType {
       ListSnapshotsRequest: MessageTypeDefinition<_pbk_v1_ListSnapshotsRequest, _pbk_v1_ListSnapshotsRequest__Output>
       ListSnapshotsResponse: MessageTypeDefinition<_pbk_v1_ListSnapshotsResponse, _pbk_v1_ListSnapshotsResponse__Output>
       OperatorService: SubtypeConstructor<typeof grpc.Client, _pbk_v1_OperatorServiceClient> & { service: _pbk_v1_OperatorServiceDefinition }
+      PostgresLogicalRestoreOptions: MessageTypeDefinition<_pbk_v1_PostgresLogicalRestoreOptions, _pbk_v1_PostgresLogicalRestoreOptions__Output>
+      PostgresRestoreOptions: MessageTypeDefinition<_pbk_v1_PostgresRestoreOptions, _pbk_v1_PostgresRestoreOptions__Output>
       Progress: MessageTypeDefinition<_pbk_v1_Progress, _pbk_v1_Progress__Output>
+      RedisRestoreOptions: MessageTypeDefinition<_pbk_v1_RedisRestoreOptions, _pbk_v1_RedisRestoreOptions__Output>
       RepositoryStats: MessageTypeDefinition<_pbk_v1_RepositoryStats, _pbk_v1_RepositoryStats__Output>
       RestoreDone: MessageTypeDefinition<_pbk_v1_RestoreDone, _pbk_v1_RestoreDone__Output>
       RestoreRequest: MessageTypeDefinition<_pbk_v1_RestoreRequest, _pbk_v1_RestoreRequest__Output>
@@ -60,6 +71,11 @@ export interface ProtoGrpcType {
       StartBackupUpdate: MessageTypeDefinition<_pbk_v1_StartBackupUpdate, _pbk_v1_StartBackupUpdate__Output>
       StatusRequest: MessageTypeDefinition<_pbk_v1_StatusRequest, _pbk_v1_StatusRequest__Output>
       StatusResponse: MessageTypeDefinition<_pbk_v1_StatusResponse, _pbk_v1_StatusResponse__Output>
+      ValidateDone: MessageTypeDefinition<_pbk_v1_ValidateDone, _pbk_v1_ValidateDone__Output>
+      ValidateRequest: MessageTypeDefinition<_pbk_v1_ValidateRequest, _pbk_v1_ValidateRequest__Output>
+      ValidateUpdate: MessageTypeDefinition<_pbk_v1_ValidateUpdate, _pbk_v1_ValidateUpdate__Output>
+      ValidationCheck: MessageTypeDefinition<_pbk_v1_ValidationCheck, _pbk_v1_ValidationCheck__Output>
+      ValidationReport: MessageTypeDefinition<_pbk_v1_ValidationReport, _pbk_v1_ValidationReport__Output>
       VerifyProblem: MessageTypeDefinition<_pbk_v1_VerifyProblem, _pbk_v1_VerifyProblem__Output>
       VerifyReport: MessageTypeDefinition<_pbk_v1_VerifyReport, _pbk_v1_VerifyReport__Output>
       VerifyRequest: MessageTypeDefinition<_pbk_v1_VerifyRequest, _pbk_v1_VerifyRequest__Output>

@@ -14,10 +14,16 @@ import type { DownloadBlobsRequest as _pbk_v1_DownloadBlobsRequest, DownloadBlob
 import type { DownloadBlobsResponse as _pbk_v1_DownloadBlobsResponse, DownloadBlobsResponse__Output as _pbk_v1_DownloadBlobsResponse__Output } from '../../pbk/v1/DownloadBlobsResponse.js';
 import type { GetSnapshotRequest as _pbk_v1_GetSnapshotRequest, GetSnapshotRequest__Output as _pbk_v1_GetSnapshotRequest__Output } from '../../pbk/v1/GetSnapshotRequest.js';
 import type { GetSnapshotResponse as _pbk_v1_GetSnapshotResponse, GetSnapshotResponse__Output as _pbk_v1_GetSnapshotResponse__Output } from '../../pbk/v1/GetSnapshotResponse.js';
+import type { GetWalRequest as _pbk_v1_GetWalRequest, GetWalRequest__Output as _pbk_v1_GetWalRequest__Output } from '../../pbk/v1/GetWalRequest.js';
+import type { GetWalResponse as _pbk_v1_GetWalResponse, GetWalResponse__Output as _pbk_v1_GetWalResponse__Output } from '../../pbk/v1/GetWalResponse.js';
 import type { HeartbeatRequest as _pbk_v1_HeartbeatRequest, HeartbeatRequest__Output as _pbk_v1_HeartbeatRequest__Output } from '../../pbk/v1/HeartbeatRequest.js';
 import type { HeartbeatResponse as _pbk_v1_HeartbeatResponse, HeartbeatResponse__Output as _pbk_v1_HeartbeatResponse__Output } from '../../pbk/v1/HeartbeatResponse.js';
+import type { ListWalRequest as _pbk_v1_ListWalRequest, ListWalRequest__Output as _pbk_v1_ListWalRequest__Output } from '../../pbk/v1/ListWalRequest.js';
+import type { ListWalResponse as _pbk_v1_ListWalResponse, ListWalResponse__Output as _pbk_v1_ListWalResponse__Output } from '../../pbk/v1/ListWalResponse.js';
 import type { MissingBlobsRequest as _pbk_v1_MissingBlobsRequest, MissingBlobsRequest__Output as _pbk_v1_MissingBlobsRequest__Output } from '../../pbk/v1/MissingBlobsRequest.js';
 import type { MissingBlobsResponse as _pbk_v1_MissingBlobsResponse, MissingBlobsResponse__Output as _pbk_v1_MissingBlobsResponse__Output } from '../../pbk/v1/MissingBlobsResponse.js';
+import type { PutWalRequest as _pbk_v1_PutWalRequest, PutWalRequest__Output as _pbk_v1_PutWalRequest__Output } from '../../pbk/v1/PutWalRequest.js';
+import type { PutWalResponse as _pbk_v1_PutWalResponse, PutWalResponse__Output as _pbk_v1_PutWalResponse__Output } from '../../pbk/v1/PutWalResponse.js';
 import type { UploadBlobsRequest as _pbk_v1_UploadBlobsRequest, UploadBlobsRequest__Output as _pbk_v1_UploadBlobsRequest__Output } from '../../pbk/v1/UploadBlobsRequest.js';
 import type { UploadBlobsResponse as _pbk_v1_UploadBlobsResponse, UploadBlobsResponse__Output as _pbk_v1_UploadBlobsResponse__Output } from '../../pbk/v1/UploadBlobsResponse.js';
 
@@ -125,6 +131,21 @@ export interface AgentServiceClient extends grpc.Client {
   getSnapshot(argument: _pbk_v1_GetSnapshotRequest, callback: grpc.requestCallback<_pbk_v1_GetSnapshotResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Streams one WAL file's blobs (restore_command). NOT_FOUND when the
+   * coordinator has no complete file of that name: recovery then ends
+   * cleanly at the end of the archive.
+   */
+  GetWal(argument: _pbk_v1_GetWalRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_pbk_v1_GetWalResponse__Output>;
+  GetWal(argument: _pbk_v1_GetWalRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pbk_v1_GetWalResponse__Output>;
+  /**
+   * Streams one WAL file's blobs (restore_command). NOT_FOUND when the
+   * coordinator has no complete file of that name: recovery then ends
+   * cleanly at the end of the archive.
+   */
+  getWal(argument: _pbk_v1_GetWalRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_pbk_v1_GetWalResponse__Output>;
+  getWal(argument: _pbk_v1_GetWalRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pbk_v1_GetWalResponse__Output>;
+  
+  /**
    * Liveness and facts for failover decisions. Sent every
    * heartbeat_interval_ms; one missed heartbeat never triggers a failover.
    */
@@ -142,6 +163,23 @@ export interface AgentServiceClient extends grpc.Client {
   heartbeat(argument: _pbk_v1_HeartbeatRequest, callback: grpc.requestCallback<_pbk_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * The WAL files of one of the caller's sources (restores, catch-up after a
+   * restart: what the coordinator already has).
+   */
+  ListWal(argument: _pbk_v1_ListWalRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_ListWalResponse__Output>): grpc.ClientUnaryCall;
+  ListWal(argument: _pbk_v1_ListWalRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pbk_v1_ListWalResponse__Output>): grpc.ClientUnaryCall;
+  ListWal(argument: _pbk_v1_ListWalRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_ListWalResponse__Output>): grpc.ClientUnaryCall;
+  ListWal(argument: _pbk_v1_ListWalRequest, callback: grpc.requestCallback<_pbk_v1_ListWalResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * The WAL files of one of the caller's sources (restores, catch-up after a
+   * restart: what the coordinator already has).
+   */
+  listWal(argument: _pbk_v1_ListWalRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_ListWalResponse__Output>): grpc.ClientUnaryCall;
+  listWal(argument: _pbk_v1_ListWalRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pbk_v1_ListWalResponse__Output>): grpc.ClientUnaryCall;
+  listWal(argument: _pbk_v1_ListWalRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_ListWalResponse__Output>): grpc.ClientUnaryCall;
+  listWal(argument: _pbk_v1_ListWalRequest, callback: grpc.requestCallback<_pbk_v1_ListWalResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
    * Which of these blob ids the repository lacks (dedup query).
    */
   MissingBlobs(argument: _pbk_v1_MissingBlobsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_MissingBlobsResponse__Output>): grpc.ClientUnaryCall;
@@ -155,6 +193,31 @@ export interface AgentServiceClient extends grpc.Client {
   missingBlobs(argument: _pbk_v1_MissingBlobsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pbk_v1_MissingBlobsResponse__Output>): grpc.ClientUnaryCall;
   missingBlobs(argument: _pbk_v1_MissingBlobsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_MissingBlobsResponse__Output>): grpc.ClientUnaryCall;
   missingBlobs(argument: _pbk_v1_MissingBlobsRequest, callback: grpc.requestCallback<_pbk_v1_MissingBlobsResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Records (the growing part of) one WAL file of the run's source: a segment,
+   * its `.partial` state, or a timeline history file. Idempotent: the same
+   * name with the same content answers already_had; different content under
+   * a complete name is INTEGRITY (a second writer, or a forked timeline that
+   * reused the name). A growing segment may be re-recorded with more bytes
+   * (size only grows, and the old bytes must be a prefix).
+   */
+  PutWal(argument: _pbk_v1_PutWalRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_PutWalResponse__Output>): grpc.ClientUnaryCall;
+  PutWal(argument: _pbk_v1_PutWalRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pbk_v1_PutWalResponse__Output>): grpc.ClientUnaryCall;
+  PutWal(argument: _pbk_v1_PutWalRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_PutWalResponse__Output>): grpc.ClientUnaryCall;
+  PutWal(argument: _pbk_v1_PutWalRequest, callback: grpc.requestCallback<_pbk_v1_PutWalResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Records (the growing part of) one WAL file of the run's source: a segment,
+   * its `.partial` state, or a timeline history file. Idempotent: the same
+   * name with the same content answers already_had; different content under
+   * a complete name is INTEGRITY (a second writer, or a forked timeline that
+   * reused the name). A growing segment may be re-recorded with more bytes
+   * (size only grows, and the old bytes must be a prefix).
+   */
+  putWal(argument: _pbk_v1_PutWalRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_PutWalResponse__Output>): grpc.ClientUnaryCall;
+  putWal(argument: _pbk_v1_PutWalRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pbk_v1_PutWalResponse__Output>): grpc.ClientUnaryCall;
+  putWal(argument: _pbk_v1_PutWalRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_PutWalResponse__Output>): grpc.ClientUnaryCall;
+  putWal(argument: _pbk_v1_PutWalRequest, callback: grpc.requestCallback<_pbk_v1_PutWalResponse__Output>): grpc.ClientUnaryCall;
   
   /**
    * Streams sealed blobs of an open run, in ~1 MiB messages, honouring
@@ -225,15 +288,38 @@ export interface AgentServiceHandlers extends grpc.UntypedServiceImplementation 
   GetSnapshot: grpc.handleUnaryCall<_pbk_v1_GetSnapshotRequest__Output, _pbk_v1_GetSnapshotResponse>;
   
   /**
+   * Streams one WAL file's blobs (restore_command). NOT_FOUND when the
+   * coordinator has no complete file of that name: recovery then ends
+   * cleanly at the end of the archive.
+   */
+  GetWal: grpc.handleServerStreamingCall<_pbk_v1_GetWalRequest__Output, _pbk_v1_GetWalResponse>;
+  
+  /**
    * Liveness and facts for failover decisions. Sent every
    * heartbeat_interval_ms; one missed heartbeat never triggers a failover.
    */
   Heartbeat: grpc.handleUnaryCall<_pbk_v1_HeartbeatRequest__Output, _pbk_v1_HeartbeatResponse>;
   
   /**
+   * The WAL files of one of the caller's sources (restores, catch-up after a
+   * restart: what the coordinator already has).
+   */
+  ListWal: grpc.handleUnaryCall<_pbk_v1_ListWalRequest__Output, _pbk_v1_ListWalResponse>;
+  
+  /**
    * Which of these blob ids the repository lacks (dedup query).
    */
   MissingBlobs: grpc.handleUnaryCall<_pbk_v1_MissingBlobsRequest__Output, _pbk_v1_MissingBlobsResponse>;
+  
+  /**
+   * Records (the growing part of) one WAL file of the run's source: a segment,
+   * its `.partial` state, or a timeline history file. Idempotent: the same
+   * name with the same content answers already_had; different content under
+   * a complete name is INTEGRITY (a second writer, or a forked timeline that
+   * reused the name). A growing segment may be re-recorded with more bytes
+   * (size only grows, and the old bytes must be a prefix).
+   */
+  PutWal: grpc.handleUnaryCall<_pbk_v1_PutWalRequest__Output, _pbk_v1_PutWalResponse>;
   
   /**
    * Streams sealed blobs of an open run, in ~1 MiB messages, honouring
@@ -254,7 +340,10 @@ export interface AgentServiceDefinition extends grpc.ServiceDefinition {
   Control: MethodDefinition<_pbk_v1_AgentMessage, _pbk_v1_CoordinatorMessage, _pbk_v1_AgentMessage__Output, _pbk_v1_CoordinatorMessage__Output>
   DownloadBlobs: MethodDefinition<_pbk_v1_DownloadBlobsRequest, _pbk_v1_DownloadBlobsResponse, _pbk_v1_DownloadBlobsRequest__Output, _pbk_v1_DownloadBlobsResponse__Output>
   GetSnapshot: MethodDefinition<_pbk_v1_GetSnapshotRequest, _pbk_v1_GetSnapshotResponse, _pbk_v1_GetSnapshotRequest__Output, _pbk_v1_GetSnapshotResponse__Output>
+  GetWal: MethodDefinition<_pbk_v1_GetWalRequest, _pbk_v1_GetWalResponse, _pbk_v1_GetWalRequest__Output, _pbk_v1_GetWalResponse__Output>
   Heartbeat: MethodDefinition<_pbk_v1_HeartbeatRequest, _pbk_v1_HeartbeatResponse, _pbk_v1_HeartbeatRequest__Output, _pbk_v1_HeartbeatResponse__Output>
+  ListWal: MethodDefinition<_pbk_v1_ListWalRequest, _pbk_v1_ListWalResponse, _pbk_v1_ListWalRequest__Output, _pbk_v1_ListWalResponse__Output>
   MissingBlobs: MethodDefinition<_pbk_v1_MissingBlobsRequest, _pbk_v1_MissingBlobsResponse, _pbk_v1_MissingBlobsRequest__Output, _pbk_v1_MissingBlobsResponse__Output>
+  PutWal: MethodDefinition<_pbk_v1_PutWalRequest, _pbk_v1_PutWalResponse, _pbk_v1_PutWalRequest__Output, _pbk_v1_PutWalResponse__Output>
   UploadBlobs: MethodDefinition<_pbk_v1_UploadBlobsRequest, _pbk_v1_UploadBlobsResponse, _pbk_v1_UploadBlobsRequest__Output, _pbk_v1_UploadBlobsResponse__Output>
 }

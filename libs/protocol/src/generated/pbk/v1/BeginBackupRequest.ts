@@ -21,6 +21,12 @@ export interface BeginBackupRequest {
    * FAILED_PRECONDITION if it is not (start a new one).
    */
   'resumeRunId'?: (Buffer | Uint8Array | string);
+  /**
+   * Opens the source's WAL run instead of a snapshot run (PostgreSQL only):
+   * it is never committed; PutWal records what its blobs hold. It stays open
+   * while the agent uses it and is resumed like any run.
+   */
+  'walStream'?: (boolean);
 }
 
 export interface BeginBackupRequest__Output {
@@ -41,4 +47,10 @@ export interface BeginBackupRequest__Output {
    * FAILED_PRECONDITION if it is not (start a new one).
    */
   'resumeRunId': (Buffer);
+  /**
+   * Opens the source's WAL run instead of a snapshot run (PostgreSQL only):
+   * it is never committed; PutWal records what its blobs hold. It stays open
+   * while the agent uses it and is resumed like any run.
+   */
+  'walStream': (boolean);
 }

@@ -2,6 +2,7 @@
 
 import type { BackupCommand as _pbk_v1_BackupCommand, BackupCommand__Output as _pbk_v1_BackupCommand__Output } from '../../pbk/v1/BackupCommand.js';
 import type { RestoreCommand as _pbk_v1_RestoreCommand, RestoreCommand__Output as _pbk_v1_RestoreCommand__Output } from '../../pbk/v1/RestoreCommand.js';
+import type { ValidateCommand as _pbk_v1_ValidateCommand, ValidateCommand__Output as _pbk_v1_ValidateCommand__Output } from '../../pbk/v1/ValidateCommand.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Command {
@@ -12,7 +13,8 @@ export interface Command {
   'deadlineUnixMs'?: (number | string | Long);
   'backup'?: (_pbk_v1_BackupCommand | null);
   'restore'?: (_pbk_v1_RestoreCommand | null);
-  'action'?: "backup"|"restore";
+  'validate'?: (_pbk_v1_ValidateCommand | null);
+  'action'?: "backup"|"restore"|"validate";
 }
 
 export interface Command__Output {
@@ -23,5 +25,6 @@ export interface Command__Output {
   'deadlineUnixMs': (string);
   'backup'?: (_pbk_v1_BackupCommand__Output | null);
   'restore'?: (_pbk_v1_RestoreCommand__Output | null);
-  'action'?: "backup"|"restore";
+  'validate'?: (_pbk_v1_ValidateCommand__Output | null);
+  'action'?: "backup"|"restore"|"validate";
 }

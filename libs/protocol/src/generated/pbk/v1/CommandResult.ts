@@ -3,6 +3,7 @@
 import type { SnapshotInfo as _pbk_v1_SnapshotInfo, SnapshotInfo__Output as _pbk_v1_SnapshotInfo__Output } from '../../pbk/v1/SnapshotInfo.js';
 import type { RestoreSummary as _pbk_v1_RestoreSummary, RestoreSummary__Output as _pbk_v1_RestoreSummary__Output } from '../../pbk/v1/RestoreSummary.js';
 import type { Failure as _pbk_v1_Failure, Failure__Output as _pbk_v1_Failure__Output } from '../../pbk/v1/Failure.js';
+import type { ValidationReport as _pbk_v1_ValidationReport, ValidationReport__Output as _pbk_v1_ValidationReport__Output } from '../../pbk/v1/ValidationReport.js';
 
 export interface CommandResult {
   'commandId'?: (Buffer | Uint8Array | string);
@@ -15,7 +16,8 @@ export interface CommandResult {
    * The command failed or was cancelled (code CANCELLED).
    */
   'failure'?: (_pbk_v1_Failure | null);
-  'outcome'?: "snapshot"|"restore"|"failure";
+  'validation'?: (_pbk_v1_ValidationReport | null);
+  'outcome'?: "snapshot"|"restore"|"failure"|"validation";
 }
 
 export interface CommandResult__Output {
@@ -29,5 +31,6 @@ export interface CommandResult__Output {
    * The command failed or was cancelled (code CANCELLED).
    */
   'failure'?: (_pbk_v1_Failure__Output | null);
-  'outcome'?: "snapshot"|"restore"|"failure";
+  'validation'?: (_pbk_v1_ValidationReport__Output | null);
+  'outcome'?: "snapshot"|"restore"|"failure"|"validation";
 }

@@ -10,6 +10,8 @@ import type { StartBackupRequest as _pbk_v1_StartBackupRequest, StartBackupReque
 import type { StartBackupUpdate as _pbk_v1_StartBackupUpdate, StartBackupUpdate__Output as _pbk_v1_StartBackupUpdate__Output } from '../../pbk/v1/StartBackupUpdate.js';
 import type { StatusRequest as _pbk_v1_StatusRequest, StatusRequest__Output as _pbk_v1_StatusRequest__Output } from '../../pbk/v1/StatusRequest.js';
 import type { StatusResponse as _pbk_v1_StatusResponse, StatusResponse__Output as _pbk_v1_StatusResponse__Output } from '../../pbk/v1/StatusResponse.js';
+import type { ValidateRequest as _pbk_v1_ValidateRequest, ValidateRequest__Output as _pbk_v1_ValidateRequest__Output } from '../../pbk/v1/ValidateRequest.js';
+import type { ValidateUpdate as _pbk_v1_ValidateUpdate, ValidateUpdate__Output as _pbk_v1_ValidateUpdate__Output } from '../../pbk/v1/ValidateUpdate.js';
 import type { VerifyRequest as _pbk_v1_VerifyRequest, VerifyRequest__Output as _pbk_v1_VerifyRequest__Output } from '../../pbk/v1/VerifyRequest.js';
 import type { VerifyUpdate as _pbk_v1_VerifyUpdate, VerifyUpdate__Output as _pbk_v1_VerifyUpdate__Output } from '../../pbk/v1/VerifyUpdate.js';
 
@@ -69,6 +71,21 @@ export interface OperatorServiceClient extends grpc.Client {
   status(argument: _pbk_v1_StatusRequest, callback: grpc.requestCallback<_pbk_v1_StatusResponse__Output>): grpc.ClientUnaryCall;
   
   /**
+   * Restore-tests one snapshot through an agent (by default the source's):
+   * restored into scratch space and checked with the source's own tools.
+   * The report says what passed; a failed check is not an RPC error.
+   */
+  Validate(argument: _pbk_v1_ValidateRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_pbk_v1_ValidateUpdate__Output>;
+  Validate(argument: _pbk_v1_ValidateRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pbk_v1_ValidateUpdate__Output>;
+  /**
+   * Restore-tests one snapshot through an agent (by default the source's):
+   * restored into scratch space and checked with the source's own tools.
+   * The report says what passed; a failed check is not an RPC error.
+   */
+  validate(argument: _pbk_v1_ValidateRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_pbk_v1_ValidateUpdate__Output>;
+  validate(argument: _pbk_v1_ValidateRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_pbk_v1_ValidateUpdate__Output>;
+  
+  /**
    * Checks the repository: structure and references always, and the given
    * share of blob data read back, decrypted and re-hashed.
    */
@@ -106,6 +123,13 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   Status: grpc.handleUnaryCall<_pbk_v1_StatusRequest__Output, _pbk_v1_StatusResponse>;
   
   /**
+   * Restore-tests one snapshot through an agent (by default the source's):
+   * restored into scratch space and checked with the source's own tools.
+   * The report says what passed; a failed check is not an RPC error.
+   */
+  Validate: grpc.handleServerStreamingCall<_pbk_v1_ValidateRequest__Output, _pbk_v1_ValidateUpdate>;
+  
+  /**
    * Checks the repository: structure and references always, and the given
    * share of blob data read back, decrypted and re-hashed.
    */
@@ -118,5 +142,6 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   Restore: MethodDefinition<_pbk_v1_RestoreRequest, _pbk_v1_RestoreUpdate, _pbk_v1_RestoreRequest__Output, _pbk_v1_RestoreUpdate__Output>
   StartBackup: MethodDefinition<_pbk_v1_StartBackupRequest, _pbk_v1_StartBackupUpdate, _pbk_v1_StartBackupRequest__Output, _pbk_v1_StartBackupUpdate__Output>
   Status: MethodDefinition<_pbk_v1_StatusRequest, _pbk_v1_StatusResponse, _pbk_v1_StatusRequest__Output, _pbk_v1_StatusResponse__Output>
+  Validate: MethodDefinition<_pbk_v1_ValidateRequest, _pbk_v1_ValidateUpdate, _pbk_v1_ValidateRequest__Output, _pbk_v1_ValidateUpdate__Output>
   Verify: MethodDefinition<_pbk_v1_VerifyRequest, _pbk_v1_VerifyUpdate, _pbk_v1_VerifyRequest__Output, _pbk_v1_VerifyUpdate__Output>
 }

@@ -14,6 +14,10 @@ export interface RestoreDone {
   'dirs'?: (number | string | Long);
   'bytes'?: (number | string | Long);
   'durationMs'?: (number | string | Long);
+  /**
+   * Source-specific results from the agent (RestoreSummary.facts).
+   */
+  'facts'?: ({[key: string]: string});
 }
 
 export interface RestoreDone__Output {
@@ -27,4 +31,8 @@ export interface RestoreDone__Output {
   'dirs': (string);
   'bytes': (string);
   'durationMs': (string);
+  /**
+   * Source-specific results from the agent (RestoreSummary.facts).
+   */
+  'facts': ({[key: string]: string});
 }

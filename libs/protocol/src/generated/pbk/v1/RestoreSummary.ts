@@ -8,6 +8,11 @@ export interface RestoreSummary {
   'dirs'?: (number | string | Long);
   'bytes'?: (number | string | Long);
   'durationMs'?: (number | string | Long);
+  /**
+   * Source-specific results (PostgreSQL: restored_to time/LSN, timeline,
+   * promoted, amcheck; Redis: rdb_file, keys), shown by the CLI.
+   */
+  'facts'?: ({[key: string]: string});
 }
 
 export interface RestoreSummary__Output {
@@ -16,4 +21,9 @@ export interface RestoreSummary__Output {
   'dirs': (string);
   'bytes': (string);
   'durationMs': (string);
+  /**
+   * Source-specific results (PostgreSQL: restored_to time/LSN, timeline,
+   * promoted, amcheck; Redis: rdb_file, keys), shown by the CLI.
+   */
+  'facts': ({[key: string]: string});
 }
