@@ -3,15 +3,19 @@
 # JSON object with --json); the build and progress go to stderr.
 #   bash scripts/bench.sh storage [--data DIR | --generate SIZE] [--repo DIR] [--json] ...
 #   bash scripts/bench.sh files   [--data DIR | --generate SIZE] [--json] ...
-#   bash scripts/bench.sh storage|files --help
+#   bash scripts/bench.sh redis   [--keys N] [--change PCT] [--json]
+#   bash scripts/bench.sh storage|files|redis --help
 # storage: the storage engine alone, side by side with restic (bench/src/storage-bench.ts).
 # files:   the same data through pbk-agent -> gRPC -> pbk-coordinator (bench/src/files-bench.ts).
+# redis:   a redis-server with N keys dumped (BGSAVE) through pbk-agent -> pbk-coordinator (bench/src/redis-bench.ts).
+# postgres: base backups, PITR restore (RTO), logical dump/restore, RPO; pgBackRest side by side (bench/src/postgres-bench.ts).
+# postgres-rpo: commit a row, time until the coordinator lists its WAL durable, p50/p99 (bench/src/postgres-rpo.ts).
 # BENCH_SKIP_BUILD=1 skips the build (use what is in */dist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-  echo "usage: bash scripts/bench.sh storage|files [args]   (args: bash scripts/bench.sh storage|files --help)" >&2
+  echo "usage: bash scripts/bench.sh storage|files|redis [args]   (args: bash scripts/bench.sh storage|files|redis --help)" >&2
 }
 
 build() {
@@ -31,6 +35,21 @@ case "$what" in
     shift
     build
     exec node bench/dist/files-bench.js "$@"
+    ;;
+  redis)
+    shift
+    build
+    exec node bench/dist/redis-bench.js "$@"
+    ;;
+  postgres-rpo)
+    shift
+    build
+    exec node bench/dist/postgres-rpo.js "$@"
+    ;;
+  postgres)
+    shift
+    build
+    exec node bench/dist/postgres-bench.js "$@"
     ;;
   -h|--help|help)
     usage

@@ -15,11 +15,18 @@ export interface FlagSpec {
 
 export type FlagValues = Readonly<Record<string, string | boolean | undefined>>;
 
-export function parseFlags(command: string, argv: readonly string[], specs: Readonly<Record<string, FlagSpec>>): FlagValues {
+export function parseFlags(command: string, argv: readonly string[], specs: Readonly<Record<string, FlagSpec>>, positionals: readonly string[] = []): FlagValues {
   const out: Record<string, string | boolean | undefined> = {};
+  let nextPositional = 0;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new UsageError(`pbk-agent ${command}: unexpected argument ${JSON.stringify(arg)}`);
+    if (!arg.startsWith('--')) {
+      // Commands PostgreSQL runs (wal-push %p, wal-fetch %f %p) take plain arguments, stored under their declared names.
+      const pname = positionals[nextPositional++];
+      if (pname === undefined) throw new UsageError(`pbk-agent ${command}: unexpected argument ${JSON.stringify(arg)}`);
+      out[pname] = arg;
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const spec = specs[name];
@@ -36,6 +43,9 @@ export function parseFlags(command: string, argv: readonly string[], specs: Read
     // "-" is a value (stdin), any other leading dash is a forgotten value.
     if (value === undefined || (value.startsWith('--') && eq < 0)) throw new UsageError(`pbk-agent ${command}: --${name} needs a value (${spec.value ?? 'VALUE'})`);
     out[name] = value;
+  }
+  if (nextPositional < positionals.length) {
+    throw new UsageError(`pbk-agent ${command}: ${positionals.slice(nextPositional).map((p) => p.toUpperCase()).join(' ')} missing`);
   }
   for (const [name, spec] of Object.entries(specs)) {
     if (spec.required && out[name] === undefined) throw new UsageError(`pbk-agent ${command}: --${name} ${spec.value ?? 'VALUE'} is required`);

@@ -5,6 +5,8 @@
  *   pbk-agent enroll --coordinator HOST:PORT --token - --state DIR   commands/enroll.ts
  *   pbk-agent run --config FILE                                      commands/run.ts   (daemon/agent.ts)
  *   pbk-agent check-config --config FILE                             commands/check-config.ts
+ *   pbk-agent wal-push [--source NAME] %p                            commands/wal-push.ts  (archive_command)
+ *   pbk-agent wal-fetch --source HOST/NAME %f %p                     commands/wal-fetch.ts (restore_command)
  *
  * This file is the edge: it picks the command, parses its flags, and is the
  * only place that turns errors into exit codes (EXIT_FOR_CODE).
@@ -65,7 +67,7 @@ export async function main(io: CommandIo): Promise<number> {
       io.stdout(`${command.usage}\n  ${command.summary}\n${flagHelp(command.flags)}\n`);
       return EXIT.ok;
     }
-    return await command.run(io, parseFlags(command.name, rest, command.flags));
+    return await command.run(io, parseFlags(command.name, rest, command.flags, command.positionals));
   } catch (err) {
     io.stderr(`pbk-agent: ${messageOf(err)}\n`);
     return EXIT_FOR_CODE[codeOf(err)];

@@ -57,8 +57,8 @@ sources:
   it('parses examples/agent.yaml', () => {
     const text = readFileSync(new URL('../../../examples/agent.yaml', import.meta.url), 'utf8');
     const c = parseConfig(text, FILE);
-    expect(c.sources.map((s) => s.name)).toEqual(['pgbouncer', 'tls', 'systemd', 'app']);
-    const all = c.sources.flatMap((s) => s.paths);
+    expect(c.sources.map((s) => s.name)).toEqual(expect.arrayContaining(['pgbouncer', 'tls', 'systemd', 'app', 'redis-sessions', 'redis-config']));
+    const all = c.sources.flatMap((s) => (s.kind === 'files' ? s.paths : []));
     for (const p of ['/etc/pgbouncer', '/etc/ssl/private', '/etc/systemd/system', '/srv/app/config']) expect(all).toContain(p);
   });
 
@@ -70,7 +70,7 @@ sources:
     ['state: /s\nsorces: []\n', 'sorces', /did you mean sources/],
     ['state: /s\nsources:\n  - kind: files\n    paths: [/a]\n', 'sources[0].name', /is required/],
     ['state: /s\nsources:\n  - name: a b\n    kind: files\n    paths: [/a]\n', 'sources[0].name', /letters, digits/],
-    ['state: /s\nsources:\n  - name: db\n    kind: postgres\n    paths: [/a]\n', 'sources[0].kind', /not supported by this agent version yet/],
+    ['state: /s\nsources:\n  - name: db\n    kind: mysql\n    paths: [/a]\n', 'sources[0].kind', /must be one of files, postgres, redis/],
     ['state: /s\nsources:\n  - name: a\n    kind: files\n    paths: [etc/nginx]\n', 'sources[0].paths[0]', /absolute path, got "etc\/nginx"/],
     ['state: /s\nsources:\n  - name: a\n    kind: files\n    paths: [/a/../b]\n', 'sources[0].paths[0]', /'\.\.'/],
     ['state: /s\nsources:\n  - name: a\n    kind: files\n    paths: []\n', 'sources[0].paths', /non-empty/],

@@ -57,6 +57,18 @@ export class VerifyProblemsError extends Error {
   }
 }
 
+/**
+ * `pbk validate` ran and a check failed (the report has which). The same exit
+ * (7) and code as verify: checks ran to the end and found a problem.
+ */
+export class ValidationFailedError extends VerifyProblemsError {
+  constructor(failed: string[]) {
+    super(failed.length);
+    this.message = `validation failed: ${failed.join(', ')}`;
+    this.name = 'ValidationFailedError';
+  }
+}
+
 /** Ctrl-C: the call in flight was cancelled. */
 export class InterruptedError extends Error {
   readonly code = 'INTERRUPTED' as const;

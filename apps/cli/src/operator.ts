@@ -28,6 +28,7 @@ export interface Operator {
   startBackup(request: v1.StartBackupRequest): AsyncIterable<v1.StartBackupUpdate__Output>;
   restore(request: v1.RestoreRequest): AsyncIterable<v1.RestoreUpdate__Output>;
   verify(request: v1.VerifyRequest): AsyncIterable<v1.VerifyUpdate__Output>;
+  validate(request: v1.ValidateRequest): AsyncIterable<v1.ValidateUpdate__Output>;
   close(): void;
 }
 
@@ -140,6 +141,7 @@ export function connectOperator(options: OperatorOptions): Operator {
     startBackup: (request) => follow((deadline) => client.startBackup(request, { deadline }), request.wait ? 'job' : 'unary'),
     restore: (request) => follow((deadline) => client.restore(request, { deadline }), 'job'),
     verify: (request) => follow((deadline) => client.verify(request, { deadline }), 'job'),
+    validate: (request) => follow((deadline) => client.validate(request, { deadline }), 'job'),
     close: () => client.close(),
   };
 }

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CoordinatorError } from './errors.js';
 import { formatHostPort, parseHostPort } from './args.js';
+import { checkMqttUrl, type MqttSettings } from './alerts.js';
 
 /** Where everything lives inside DIR (the contract doc's table). */
 export interface DataPaths {
@@ -62,6 +63,12 @@ export interface FileConfig {
   region: string;
   /** A PostgreSQL URL; the embedded catalog in DIR/catalog when absent. */
   catalogUrl?: string;
+  /** MQTT broker for alerts (mqtts://host:8883, or mqtt:// on this host); no alerts over MQTT when absent. */
+  mqttUrl?: string;
+  /** CA bundle for an mqtts:// broker with a private CA. */
+  mqttCaFile?: string;
+  /** Topic prefix (default "pbk"). */
+  mqttTopicPrefix?: string;
 }
 
 export const DEFAULT_FILE_CONFIG: FileConfig = {
@@ -74,6 +81,9 @@ export const DEFAULT_FILE_CONFIG: FileConfig = {
 
 /** Environment variable that overrides `catalogUrl` (so a password need not sit in a file). */
 export const CATALOG_URL_ENV = 'PBK_CATALOG_URL';
+/** Environment variables for alerts: the broker URL (overrides mqttUrl) and its password (only ever from here). */
+export const MQTT_URL_ENV = 'PBK_MQTT_URL';
+export const MQTT_PASSWORD_ENV = 'PBK_MQTT_PASSWORD';
 
 export async function readFileConfig(path: string): Promise<FileConfig> {
   let text: string;
@@ -92,7 +102,7 @@ export async function readFileConfig(path: string): Promise<FileConfig> {
     throw new CoordinatorError('INVALID_ARGUMENT', `${path} is not valid JSON: fix it by hand (${(err as Error).message})`, { cause: err });
   }
   const config: FileConfig = { ...DEFAULT_FILE_CONFIG };
-  for (const key of ['listen', 'enrollListen', 'http', 'region', 'catalogUrl'] as const) {
+  for (const key of ['listen', 'enrollListen', 'http', 'region', 'catalogUrl', 'mqttUrl', 'mqttCaFile', 'mqttTopicPrefix'] as const) {
     const v = raw[key];
     if (v === undefined || v === null) continue;
     if (typeof v !== 'string' || v === '') throw new CoordinatorError('INVALID_ARGUMENT', `${path}: "${key}" must be a non-empty string`);
@@ -115,6 +125,7 @@ export interface ServeOptions {
   enrollListen?: string;
   http?: string;
   catalogUrl?: string;
+  mqttUrl?: string;
   region?: string;
   heartbeatIntervalMs?: number;
   commandAckTimeoutMs?: number;
@@ -167,6 +178,8 @@ export interface CompiledServeConfig {
   http: string;
   region: string;
   catalogUrl: string | undefined;
+  /** Alerts over MQTT; undefined when no broker is configured (alerts are still logged and counted). */
+  mqtt: MqttSettings | undefined;
   heartbeatIntervalMs: number;
   commandAckTimeoutMs: number;
   agentReconnectGraceMs: number;
@@ -197,6 +210,8 @@ export function compileServeConfig(options: ServeOptions, file: FileConfig, env:
     }
   };
   const envUrl = env[CATALOG_URL_ENV];
+  const mqttUrl = options.mqttUrl ?? (env[MQTT_URL_ENV] || undefined) ?? file.mqttUrl;
+  if (mqttUrl !== undefined) checkMqttUrl(mqttUrl);
   return {
     paths: dataPaths(options.dataDir),
     listen: addr('--listen', options.listen ?? file.listen),
@@ -204,6 +219,10 @@ export function compileServeConfig(options: ServeOptions, file: FileConfig, env:
     http: addr('--http', options.http ?? file.http),
     region: options.region ?? file.region,
     catalogUrl: options.catalogUrl ?? (envUrl !== undefined && envUrl !== '' ? envUrl : file.catalogUrl),
+    mqtt:
+      mqttUrl === undefined
+        ? undefined
+        : { url: mqttUrl, topicPrefix: file.mqttTopicPrefix ?? 'pbk', caFile: file.mqttCaFile, password: env[MQTT_PASSWORD_ENV] || undefined },
     heartbeatIntervalMs: pick('heartbeatIntervalMs'),
     commandAckTimeoutMs: pick('commandAckTimeoutMs'),
     agentReconnectGraceMs: pick('agentReconnectGraceMs'),

@@ -3,6 +3,7 @@
  * repository (single writer), one catalog, the registries, the clock.
  */
 import type { Logger, Repository } from '@pbk/storage';
+import type { Alerter } from './alerts.js';
 import type { Auditor } from './audit.js';
 import type { Authorizer } from './auth.js';
 import type { BlobStore } from './blob-store.js';
@@ -27,6 +28,7 @@ export interface ServiceContext {
   auth: Authorizer;
   auditor: Auditor;
   metrics: Metrics;
+  alerts: Alerter;
   refs: ReferenceCache;
   tls: { caPem: string; caKeyPem: string; caFingerprint: string };
   tokenKey: Buffer;

@@ -52,7 +52,7 @@ export class PendingCommand {
   constructor(
     readonly id: Buffer,
     readonly host: string,
-    readonly action: 'backup' | 'restore',
+    readonly action: 'backup' | 'restore' | 'validate',
   ) {
     this.hex = id.toString('hex');
   }
@@ -224,12 +224,12 @@ export class ControlHub {
    * no open stream; the returned command fails DEADLINE_EXCEEDED when the
    * agent does not ack within the ack timeout.
    */
-  async send(host: string, action: { backup: v1.BackupCommand } | { restore: v1.RestoreCommand }, deadlineUnixMs = 0): Promise<PendingCommand> {
+  async send(host: string, action: { backup: v1.BackupCommand } | { restore: v1.RestoreCommand } | { validate: v1.ValidateCommand }, deadlineUnixMs = 0): Promise<PendingCommand> {
     const session = this.#sessions.get(host);
     if (session === undefined) {
       throw new CoordinatorError('UNAVAILABLE', `the agent of ${host} is not connected: start pbk-agent on ${host} (pbk status shows its last heartbeat)`);
     }
-    const kind = 'backup' in action ? 'backup' : 'restore';
+    const kind = 'backup' in action ? 'backup' : 'restore' in action ? 'restore' : 'validate';
     const cmd = new PendingCommand(randomBytes(16), host, kind);
     this.#commands.set(cmd.hex, cmd);
     cmd.onDone(() => {

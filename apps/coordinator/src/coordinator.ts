@@ -26,6 +26,7 @@ import { ControlHub } from './control.js';
 import { RestoreGrants } from './grants.js';
 import { createHttpServer, type HealthReport } from './http.js';
 import { Metrics } from './metrics.js';
+import { Alerter } from './alerts.js';
 import { RunRegistry } from './runs.js';
 import { agentService } from './services/agent.js';
 import { enrollmentService } from './services/enrollment.js';
@@ -84,6 +85,9 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
     });
     if (repo.damagedIndexObjects.length > 0) logger.warn({ damaged: repo.damagedIndexObjects.length }, 'damaged index objects skipped: run pbk verify');
     const metrics = new Metrics();
+    const alerts = new Alerter(config.mqtt, rootLogger.child({ component: 'alerts' }), config.now);
+    alerts.start();
+    cleanups.push(() => alerts.close());
     const store = new BlobStore(repo);
     const runs = new RunRegistry({ catalog, repo, metrics, logger: rootLogger.child({ component: 'runs' }), now: config.now, idleTimeoutMs: config.runIdleTimeoutMs });
     const leftover = await runs.adoptLeftovers();
@@ -106,6 +110,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
       auth: new Authorizer(await catalog.agents.revokedSerials()),
       auditor,
       metrics,
+      alerts,
       refs: new ReferenceCache(repo, config.referencedCacheSnapshots),
       tls: { caPem, caKeyPem, caFingerprint: certificateFingerprint(caPem) },
       tokenKey,
@@ -137,6 +142,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
             openRuns: runs.size,
             latestSnapshots: await catalog.snapshots.latestPerSource(),
             repository: { blobs: repo.index.blobCount, packs: repo.index.packCount, storedBytes: store.storedBytes() },
+            alerts: alerts.counts,
           }),
       },
       rootLogger.child({ component: 'http' }),
@@ -180,6 +186,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
           logger.error({ err: (err as Error).message }, 'final repository flush failed (nothing unacknowledged is lost by this)');
         }
         await auditor.drain();
+        await alerts.close();
         await catalog.close();
         await rm(paths.serveState, { force: true });
       })());

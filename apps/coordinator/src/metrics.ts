@@ -10,6 +10,8 @@ export interface ScrapeFacts {
   openRuns: number;
   latestSnapshots: readonly SnapshotWithId[];
   repository: { blobs: number; packs: number; storedBytes: number };
+  /** Alerts raised since start, by type. */
+  alerts?: ReadonlyMap<string, number>;
 }
 
 export class Metrics {
@@ -34,6 +36,7 @@ export class Metrics {
     metric('pbk_blobs_duplicate_total', 'counter', 'Uploaded blobs the repository already had (not stored twice).', [[{}, this.blobsDuplicate]]);
     metric('pbk_blobs_rejected_total', 'counter', 'Uploaded blobs refused because they did not decrypt or hash to their id.', [[{}, this.blobsRejected]]);
     metric('pbk_enrollments_total', 'counter', 'Agents enrolled since the coordinator started.', [[{}, this.enrollments]]);
+    metric('pbk_alerts_total', 'counter', 'Alerts raised since the coordinator started, by type (published over MQTT when a broker is configured).', [...(facts.alerts ?? new Map())].map(([type, n]) => [{ type }, n]));
     metric('pbk_agents_connected', 'gauge', 'Agents with an open Control stream.', [[{}, facts.connectedAgents]]);
     metric('pbk_backup_runs_open', 'gauge', 'Backup runs begun and not yet committed or aborted.', [[{}, facts.openRuns]]);
     metric('pbk_repository_blobs', 'gauge', 'Blobs in the repository index.', [[{}, facts.repository.blobs]]);

@@ -28,6 +28,8 @@ export interface OpenRun {
   lastActivityMs: number;
   /** Serializes commit and abort of this run. */
   lock: Mutex;
+  /** A WAL run (docs/postgres.md): lives as long as the source streams, so the idle sweep leaves it open. */
+  walStream: boolean;
 }
 
 export interface RunRegistryOptions {
@@ -55,7 +57,8 @@ export class RunRegistry {
   async adoptLeftovers(): Promise<number> {
     const now = this.opts.now().getTime();
     const running = await this.opts.catalog.runs.listRunning();
-    for (const r of running) this.#dormant.set(r.id, now);
+    // WAL runs stay open across restarts: the agent resumes them whenever it comes back.
+    for (const r of running) if (!r.walStream) this.#dormant.set(r.id, now);
     return running.length;
   }
 
@@ -71,6 +74,7 @@ export class RunRegistry {
       claims: new Set(),
       lastActivityMs: this.opts.now().getTime(),
       lock: new Mutex(),
+      walStream: run.walStream,
     };
     this.#runs.set(run.id, open);
     this.#dormant.delete(run.id);
@@ -138,6 +142,11 @@ export class RunRegistry {
     const limit = this.opts.idleTimeoutMs;
     for (const run of [...this.#runs.values()]) {
       if (now - run.lastActivityMs < limit) continue;
+      if (run.walStream) {
+        // Never abandoned (the agent may be down for a day and must find it again); only its claims are released.
+        this.#release(run);
+        continue;
+      }
       this.finish(run);
       await this.#abandon(run.id, sourceLabel(run.source));
     }

@@ -377,4 +377,36 @@ describe('operator commands through the Control stream', () => {
     expect(notConnected.code).toBe('UNAVAILABLE');
     control.end();
   });
+
+  it('tells the agent to cancel a restore when the operator cancels the call (Ctrl-C)', async () => {
+    const host = await enroll(coordinator, dir, 'app-2');
+    const agent = track(agentClient(coordinator.ready.grpc, host));
+    await backupByHand(agent, [{ name: 'f', data: Buffer.from('data') }], FILES_SOURCE('cancel-me'));
+    const control = agent.control();
+    const got: v1.CoordinatorMessage__Output[] = [];
+    control.on('data', (msg: v1.CoordinatorMessage__Output) => {
+      got.push(msg);
+      if (msg.command) {
+        // Accept and keep "working": only a cancel ends this restore.
+        control.write({ ack: { commandId: msg.command.commandId, accepted: true } });
+        control.write({ progress: { commandId: msg.command.commandId, progress: { phase: 'restoring', bytesDone: 1 } } });
+      } else if (msg.cancel) {
+        control.write({ result: { commandId: msg.cancel.commandId, failure: { code: 'CANCELLED', message: 'cancelled' } } });
+      }
+    });
+    control.write({ hello: { agentVersion: 'fake 1', sources: [{ host: 'app-2', kind: 'SOURCE_KIND_FILES', name: 'cancel-me' }] } });
+    await expect
+      .poll(async () => (await call<v1.StatusRequest, v1.StatusResponse__Output>(admin as unknown as Client, 'status', {})).agents.some((a) => a.host === 'app-2' && a.connected), { timeout: 5000 })
+      .toBe(true);
+    const stream = admin.restore({ source: { host: 'app-2', name: 'cancel-me', kind: 'SOURCE_KIND_FILES' }, files: { targetDir: '/srv/r', path: '' } });
+    stream.on('error', () => undefined); // the cancellation itself
+    await new Promise<void>((resolve) => stream.once('data', (u: v1.RestoreUpdate__Output) => u.update === 'accepted' && resolve()));
+    stream.cancel();
+    await expect.poll(() => got.some((m) => m.cancel !== undefined && m.cancel !== null), { timeout: 10_000 }).toBe(true);
+    const cmd = got.find((m) => m.command)!.command!;
+    const cancel = got.find((m) => m.cancel)!.cancel!;
+    expect(cancel.commandId.equals(cmd.commandId)).toBe(true);
+    expect(cancel.reason).toContain('operator cancelled');
+    control.end();
+  });
 });

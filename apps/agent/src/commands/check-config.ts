@@ -23,6 +23,7 @@ export const checkConfigCommand: AgentCommand = {
       heartbeatIntervalMs: c.heartbeatIntervalMs,
       shutdownGraceMs: c.shutdownGraceMs,
       resumeWindowMs: c.resumeWindowMs,
+      localSocket: c.sources.some((s) => s.kind === 'postgres') ? c.localSocket : '(not opened: no postgres source)',
       sources: c.sources.map((s) =>
         s.kind === 'postgres' ? describePostgresSource(s, now) : s.kind === 'redis' ? describeRedisSource(s, now) : {
         name: s.name,

@@ -19,6 +19,8 @@ export interface AgentCommand {
   readonly summary: string;
   readonly usage: string;
   readonly flags: Readonly<Record<string, FlagSpec>>;
+  /** Plain (non-flag) arguments, in order, all required; their values land in the flags under these names. */
+  readonly positionals?: readonly string[];
   /** Returns the process exit code (0 on success); throws typed errors that main.ts maps. */
   run(io: CommandIo, flags: FlagValues): Promise<number>;
 }

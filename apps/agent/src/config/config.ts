@@ -52,6 +52,13 @@ export const DEFAULTS = {
    * coordinator alerts on, and the next trigger starts a fresh run.
    */
   resumeWindowMs: 15 * MINUTE,
+  /**
+   * The daemon's local API socket (wal-push, wal-fetch; started only with a
+   * PostgreSQL source). Not in the state dir: PostgreSQL's OS user runs those
+   * commands and may not enter the state dir (0700); the socket's directory
+   * gets mode 0750 and the socket 0660, both with the osUser's group.
+   */
+  localSocket: '/run/pbk-agent/agent.sock',
   source: {
     /** Nothing excluded unless asked. */
     exclude: [] as string[],
@@ -99,10 +106,12 @@ export interface AgentConfig {
   heartbeatIntervalMs: number;
   shutdownGraceMs: number;
   resumeWindowMs: number;
+  /** Absolute path of the local API socket (DEFAULTS.localSocket). */
+  localSocket: string;
   sources: readonly SourceConfig[];
 }
 
-const TOP_FIELDS = ['state', 'coordinator', 'logLevel', 'workers', 'heartbeatIntervalMs', 'shutdownGraceMs', 'resumeWindowMs', 'sources'] as const;
+const TOP_FIELDS = ['state', 'coordinator', 'logLevel', 'workers', 'heartbeatIntervalMs', 'shutdownGraceMs', 'resumeWindowMs', 'localSocket', 'sources'] as const;
 const SOURCE_FIELDS = ['name', 'kind', 'paths', 'exclude', 'schedule', 'watch', 'debounceMs', 'maxDelayMs', 'backupOnStart'] as const;
 const SOURCE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const KNOWN_KINDS = ['files', 'postgres', 'redis'];
@@ -158,6 +167,13 @@ export function compileConfig(raw: unknown, file: string): AgentConfig {
   const heartbeatIntervalMs = integer(raw, 'heartbeatIntervalMs', '', DEFAULTS.heartbeatIntervalMs, SECOND, 10 * MINUTE, problems);
   const shutdownGraceMs = integer(raw, 'shutdownGraceMs', '', DEFAULTS.shutdownGraceMs, 0, 60 * MINUTE, problems);
   const resumeWindowMs = integer(raw, 'resumeWindowMs', '', DEFAULTS.resumeWindowMs, 0, 24 * 60 * MINUTE, problems);
+  let localSocket: string = DEFAULTS.localSocket;
+  if (raw.localSocket !== undefined) {
+    if (typeof raw.localSocket !== 'string' || !isAbsolute(raw.localSocket) || raw.localSocket.includes('\0')) problems.add('localSocket', 'must be an absolute path for a unix socket');
+    // Linux limits a socket path to 107 bytes.
+    else if (Buffer.byteLength(raw.localSocket) > 107) problems.add('localSocket', 'must be at most 107 bytes long (a unix socket path limit)');
+    else localSocket = raw.localSocket;
+  }
 
   const sources: SourceConfig[] = [];
   if (raw.sources !== undefined && raw.sources !== null) {
@@ -167,7 +183,7 @@ export function compileConfig(raw: unknown, file: string): AgentConfig {
       const names = new Map<string, number>();
       raw.sources.forEach((s: unknown, i: number) => {
         const field = `sources[${i}]`;
-        const compiled = compileSource(s, field, problems);
+        const compiled = compileSource(s, field, problems, baseDir, stateDir);
         if (compiled === undefined) return;
         const seen = names.get(compiled.name);
         if (seen !== undefined) problems.add(`${field}.name`, `${JSON.stringify(compiled.name)} is already the name of sources[${seen}]; names are unique per host`);
@@ -185,10 +201,10 @@ export function compileConfig(raw: unknown, file: string): AgentConfig {
         : `${problems.list.length} problems:\n${problems.list.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`;
     throw new ConfigError(file, problems.list.length === 1 ? first.field : undefined, message);
   }
-  return { file, stateDir, coordinator, logLevel, workers, heartbeatIntervalMs, shutdownGraceMs, resumeWindowMs, sources };
+  return { file, stateDir, coordinator, logLevel, workers, heartbeatIntervalMs, shutdownGraceMs, resumeWindowMs, localSocket, sources };
 }
 
-function compileSource(s: unknown, field: string, problems: Problems): SourceConfig | undefined {
+function compileSource(s: unknown, field: string, problems: Problems, baseDir = '/', stateDir = ''): SourceConfig | undefined {
   if (!isRecord(s)) {
     problems.add(field, 'must be a mapping with name, kind and paths');
     return undefined;
@@ -202,8 +218,8 @@ function compileSource(s: unknown, field: string, problems: Problems): SourceCon
   if (s.kind === undefined) problems.add(`${field}.kind`, `is required (${KNOWN_KINDS.join(', ')})`);
   else if (typeof s.kind !== 'string' || !KNOWN_KINDS.includes(s.kind)) problems.add(`${field}.kind`, `must be one of ${KNOWN_KINDS.join(', ')}`);
   if (problems.list.length > before) return undefined;
-  if (s.kind === 'postgres') return compilePostgresSource(s, name, field, problems);
-  if (s.kind === 'redis') return compileRedisSource(s, name, field, problems);
+  if (s.kind === 'postgres') return compilePostgresSource(s, name, field, problems, { baseDir, stateDir });
+  if (s.kind === 'redis') return compileRedisSource(s, name, field, problems, baseDir);
 
   const paths: string[] = [];
   if (!Array.isArray(s.paths) || s.paths.length === 0) {

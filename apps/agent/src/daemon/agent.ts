@@ -18,6 +18,8 @@ import { ControlChannel } from './control.js';
 import { HeartbeatLoop } from './heartbeat.js';
 import { createSource, restoreByKind, validateByKind, type KindDeps } from './kinds.js';
 import type { AgentSource } from './source.js';
+import { startLocalApi, type LocalApi } from '../local-api/server.js';
+import { osUserIds } from '../local-api/os-user.js';
 
 export interface AgentDeps {
   config: AgentConfig;
@@ -40,6 +42,8 @@ export class Agent {
   private idKey: Buffer | undefined;
   private stopping: Promise<void> | undefined;
   private readonly log: Logger;
+  /** The local socket for wal-push / wal-fetch; only with a PostgreSQL source. */
+  private localApi: LocalApi | undefined;
 
   constructor(private readonly deps: AgentDeps) {
     const { config, host, rpc, clock, log } = deps;
@@ -63,6 +67,8 @@ export class Agent {
       clock,
       log,
       stateDir: config.stateDir,
+      rpc,
+      localSocket: config.localSocket,
     };
     for (const source of config.sources) this.sources.set(source.name, createSource(source, kinds));
     this.control = new ControlChannel({
@@ -108,6 +114,7 @@ export class Agent {
     log.info({ host, version: AGENT_VERSION, sources: [...this.sources.keys()], config: config.file }, 'agent starting');
     this.heartbeat.start();
     this.control.start();
+    await this.startLocalApi();
     for (const s of this.sources.values()) await s.start();
     log.info('agent running');
   }
@@ -139,10 +146,36 @@ export class Agent {
       await this.commands.cancelAll('the agent is stopping');
       await Promise.all([...this.sources.values()].map((s) => s.idle()));
     }
+    await this.localApi?.close().catch(() => undefined);
     this.heartbeat.stop();
     this.control.stop();
     this.deps.rpc.close();
     log.info('agent stopped');
+  }
+
+  /**
+   * PostgreSQL runs wal-push / wal-fetch as its own OS user: they reach the
+   * daemon over a unix socket owned by that user's group. A restore onto a
+   * host without a PostgreSQL source does not start it (no source, no WAL).
+   */
+  private async startLocalApi(): Promise<void> {
+    const pgSources = this.deps.config.sources.filter((s) => s.kind === 'postgres');
+    if (pgSources.length === 0) return;
+    const osUser = pgSources[0]!.osUser;
+    const ids = await osUserIds(osUser);
+    if (ids === undefined) this.log.warn({ osUser }, 'OS user not found: the local socket keeps the agent\'s group, so wal-push/wal-fetch work only as root');
+    this.localApi = await startLocalApi({
+      socketPath: this.deps.config.localSocket,
+      gid: ids?.gid,
+      rpc: this.deps.rpc,
+      log: this.deps.log,
+      walTarget: (name) => {
+        // "_" = the only PostgreSQL source (wal-push without --source).
+        const pick = name === '_' && pgSources.length === 1 ? pgSources[0]!.name : name;
+        const s = this.sources.get(pick);
+        return s?.kind === 'SOURCE_KIND_POSTGRES' ? s.walPushTarget?.() : undefined;
+      },
+    });
   }
 
   /** For tests and status: the health the next heartbeat will report. */

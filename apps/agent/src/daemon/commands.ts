@@ -67,7 +67,7 @@ export class CommandExecutor {
       }
       const mode = (b.mode || 'BACKUP_MODE_UNSPECIFIED') as BackupModeName;
       work = async (signal, onProgress) => {
-        const queued = source.backup(mode, { commandId: id, reason: 'command', onProgress });
+        const queued = source.backup(mode, { commandId: id, reason: 'command', onProgress }, b.variant);
         const onAbort = (): void => queued.cancel(messageOf(signal.reason));
         signal.addEventListener('abort', onAbort, { once: true });
         try {

@@ -13,6 +13,11 @@ import { AgentError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { runRestore, type RestoreDeps, type RestoreRun } from '../restore/restore.js';
 import { FilesSource, type AgentSource } from './source.js';
+import { createPostgresSource, restorePostgres, restorePostgresLogical, validatePostgresSnapshot } from '../postgres/kind.js';
+import type { AgentRpc } from '../wire/client.js';
+import { restoreRedis } from '../redis/restore.js';
+import { RedisSource } from '../redis/source.js';
+import { validateRedis } from '../redis/validate.js';
 
 export interface KindDeps {
   backup: BackupDeps;
@@ -21,14 +26,22 @@ export interface KindDeps {
   log: Logger;
   /** The agent's state directory (spools, sockets). */
   stateDir: string;
+  /** The whole agent RPC client (the PostgreSQL WAL stream needs PutWal/ListWal/GetWal). */
+  rpc?: AgentRpc;
+  /** The daemon's local socket (wal-fetch, wal-push); default <stateDir>/agent.sock. */
+  localSocket?: string;
 }
 
 export function createSource(config: SourceConfig, deps: KindDeps): AgentSource {
   switch (config.kind) {
     case 'files':
       return new FilesSource(config, deps.backup, deps.clock);
+    case 'redis':
+      return new RedisSource(config, deps.backup, deps.clock);
+    case 'postgres':
+      return createPostgresSource(config, deps);
     default:
-      throw new AgentError('FAILED_PRECONDITION', `${config.kind} sources are not supported by this agent version yet`);
+      throw new AgentError('FAILED_PRECONDITION', `${(config as SourceConfig).kind} sources are not supported by this agent version yet`);
   }
 }
 
@@ -41,6 +54,12 @@ export async function restoreByKind(deps: KindDeps, sources: ReadonlyMap<string,
   switch (cmd.kindOptions) {
     case undefined:
       return runRestore(deps.restore, cmd, run);
+    case 'redis':
+      return restoreRedis(deps.restore, sources, cmd, run);
+    case 'postgres':
+      return restorePostgres(deps, sources, cmd, run);
+    case 'postgresLogical':
+      return restorePostgresLogical(deps, sources, cmd, run);
     default:
       void sources;
       throw new AgentError('FAILED_PRECONDITION', `this agent cannot do a ${cmd.kindOptions} restore yet; upgrade it`);
@@ -50,6 +69,8 @@ export async function restoreByKind(deps: KindDeps, sources: ReadonlyMap<string,
 /** Executes a ValidateCommand: the snapshot's kind decides the checks. */
 export async function validateByKind(deps: KindDeps, sources: ReadonlyMap<string, AgentSource>, cmd: v1.ValidateCommand__Output, run: RestoreRun): Promise<v1.ValidationReport> {
   const kind = cmd.snapshot?.source?.kind;
+  if (kind === 'SOURCE_KIND_REDIS') return validateRedis(deps.restore, cmd, run);
+  if (kind === 'SOURCE_KIND_POSTGRES') return validatePostgresSnapshot(deps, sources, cmd, run);
   void deps;
   void sources;
   void run;

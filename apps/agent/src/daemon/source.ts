@@ -23,8 +23,12 @@ export interface AgentSource {
   readonly kind: SourceKindWire;
   /** Starts schedules, watchers and background streams. */
   start(): Promise<void>;
-  /** A backup asked for by a command; the result is that run's snapshot. */
-  backup(mode: BackupModeName, req: RunRequest<v1.Progress>): QueuedRun<v1.SnapshotInfo__Output>;
+  /**
+   * A backup asked for by a command; the result is that run's snapshot.
+   * `variant` picks one of the kind's snapshot series (BackupCommand.variant;
+   * PostgreSQL: base or logical); kinds with one series ignore it.
+   */
+  backup(mode: BackupModeName, req: RunRequest<v1.Progress>, variant?: string): QueuedRun<v1.SnapshotInfo__Output>;
   /** The coordinator answers again after an outage. */
   coordinatorBack(): void;
   /** Stops triggers; no new runs start by themselves. */
@@ -34,6 +38,8 @@ export interface AgentSource {
   /** Cancels the current run and drops the pending one (also stops background streams). */
   cancelRuns(reason: string): void;
   health(host: string): v1.SourceHealth;
+  /** PostgreSQL sources: where wal-push (the daemon's local API) sends archive_command's files. */
+  walPushTarget?(): { push(fileName: string, data: Buffer, signal?: AbortSignal): Promise<{ alreadyHad: boolean }> } | undefined;
 }
 
 export class FilesSource implements AgentSource {

@@ -23,6 +23,10 @@ export interface AgentRpc {
   uploadBlobs(): { stream: ClientWritableStream<v1.UploadBlobsRequest>; response: Promise<v1.UploadBlobsResponse__Output> };
   downloadBlobs(req: v1.DownloadBlobsRequest): ClientReadableStream<v1.DownloadBlobsResponse__Output>;
   control(): ClientDuplexStream<v1.AgentMessage, v1.CoordinatorMessage__Output>;
+  /** PostgreSQL WAL (postgres/wal/): record a WAL file's blobs, list them, stream one back. */
+  putWal(req: v1.PutWalRequest, signal?: AbortSignal): Promise<v1.PutWalResponse__Output>;
+  listWal(req: v1.ListWalRequest, signal?: AbortSignal): Promise<v1.ListWalResponse__Output>;
+  getWal(req: v1.GetWalRequest): ClientReadableStream<v1.GetWalResponse__Output>;
   close(): void;
 }
 
@@ -76,6 +80,10 @@ export function connectAgentRpc(options: ClientOptions): AgentRpc {
     downloadBlobs: (req) => client.downloadBlobs(req, { deadline: deadline('downloadStream') }),
     // The control stream lives as long as the agent: no deadline; keepalive finds a dead peer.
     control: () => client.control(),
+    // PutWal waits for the blobs' durability check, like a commit of a few hundred ids.
+    putWal: (req, signal) => unary(client.putWal as UnaryFn<typeof req, v1.PutWalResponse__Output>, req, 'missingBlobs', signal),
+    listWal: (req, signal) => unary(client.listWal as UnaryFn<typeof req, v1.ListWalResponse__Output>, req, 'unary', signal),
+    getWal: (req) => client.getWal(req, { deadline: deadline('downloadStream') }),
     close: () => client.close(),
   };
 }

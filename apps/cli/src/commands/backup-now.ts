@@ -20,8 +20,9 @@ export const backupNowCommand: Command = {
     source: { type: 'string', value: 'NAME', description: "source name from that agent's config", required: true },
     full: { type: 'boolean', description: 're-read and re-hash everything instead of trusting size+mtime+inode' },
     wait: { type: 'boolean', description: 'follow the run until its snapshot is committed' },
+    logical: { type: 'boolean', description: 'PostgreSQL sources: a logical dump (pg_dump -Fd per database) instead of a base backup' },
   },
-  examples: ['pbk backup now --host db-1 --source etc --wait', 'pbk backup now --host db-1 --source main-db --full --json'],
+  examples: ['pbk backup now --host db-1 --source etc --wait', 'pbk backup now --host db-1 --source main-db --full --json', 'pbk backup now --host db-1 --source main-db --logical --wait'],
   async run(ctx, values) {
     const host = requiredString(values, 'host');
     const name = requiredString(values, 'source');
@@ -31,6 +32,7 @@ export const backupNowCommand: Command = {
       source: { host, name, kind: 'SOURCE_KIND_UNSPECIFIED' },
       mode: flagValue(values, 'full') ? 'BACKUP_MODE_FULL' : 'BACKUP_MODE_UNSPECIFIED',
       wait,
+      variant: flagValue(values, 'logical') ? 'logical' : '',
     });
     const { jobId, accepted, final } = await followJob(stream, wait ? ctx.out.progress() : NO_PROGRESS);
     const snapshot = final?.snapshot ?? null;

@@ -27,6 +27,8 @@ export const AUDIT_ACTIONS = [
   'key.destroy',
   'key.escrow',
   'restore',
+  // A restore test of a snapshot (pbk validate): reads the data like a restore does.
+  'validate',
   'snapshot.delete',
   'enroll',
   'agent.revoke',

@@ -12,6 +12,7 @@ import { EnrollmentTokens } from './tokens.js';
 import { BackupRuns } from './runs.js';
 import { SnapshotCatalog } from './snapshots.js';
 import { AuditLog } from './audit.js';
+import { WalCatalog } from './wal.js';
 
 export interface CatalogStores {
   agents: AgentRegistry;
@@ -19,6 +20,7 @@ export interface CatalogStores {
   runs: BackupRuns;
   snapshots: SnapshotCatalog;
   audit: AuditLog;
+  wal: WalCatalog;
 }
 
 export interface Catalog extends CatalogStores {
@@ -48,6 +50,7 @@ export function createStores(db: SqlDb, now: () => Date): CatalogStores {
     runs: new BackupRuns(db, now),
     snapshots: new SnapshotCatalog(db),
     audit: new AuditLog(db, now),
+    wal: new WalCatalog(db),
   };
 }
 

@@ -45,4 +45,5 @@ export {
   type CatalogErrorCode,
   type TokenRefusal,
 } from './errors.js';
+export { WalCatalog, isWalFileName, walTimeline, DEFAULT_WAL_PAGE, MAX_WAL_PAGE, type WalFileRecord } from './wal.js';
 export { LOCK_FILE_NAME } from './dir-lock.js';

@@ -134,6 +134,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();`,
   },
+  {
+    version: 6,
+    name: 'wal_files',
+    sql: `
+      -- A PostgreSQL source's WAL run (BeginBackup wal_stream): never committed,
+      -- never abandoned by the idle sweep; at most one running per source.
+      ALTER TABLE backup_runs ADD COLUMN wal_stream boolean NOT NULL DEFAULT false;
+      CREATE UNIQUE INDEX backup_runs_one_wal_run ON backup_runs (host, source_kind, source_name) WHERE wal_stream AND state = 'running';
+      -- WAL files of PostgreSQL sources (docs/postgres.md, "WAL streaming"): the
+      -- blobs whose plaintexts, concatenated, are bytes [0, size) of the file.
+      -- Indexed here only (not yet in the repository: docs/repository-format.md).
+      CREATE TABLE wal_files (
+        host        text NOT NULL,
+        source_name text NOT NULL,
+        file_name   text NOT NULL,
+        timeline    bigint NOT NULL,
+        size        bigint NOT NULL CHECK (size >= 0),
+        complete    boolean NOT NULL,
+        content     text[] NOT NULL,
+        sha256      text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+        dek_ids     text[] NOT NULL,
+        run_id      uuid NOT NULL,
+        updated_at  timestamptz NOT NULL,
+        PRIMARY KEY (host, source_name, file_name)
+      );`,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -41,6 +41,8 @@ export interface BackupRun {
   errorMessage: string | undefined;
   /** How many times the agent reconnected and carried on with this run. */
   resumedCount: number;
+  /** A PostgreSQL source's WAL run: never committed, never abandoned for idleness (docs/postgres.md). */
+  walStream: boolean;
 }
 
 export interface BeginRun {
@@ -49,6 +51,8 @@ export interface BeginRun {
   dekId: string;
   /** Defaults to a random UUID. */
   id?: string;
+  /** Opens the source's WAL run (at most one running per source). */
+  walStream?: boolean;
 }
 
 export interface RunSummary {
@@ -87,6 +91,7 @@ interface RunRow {
   error_code: string | null;
   error_message: string | null;
   resumed_count: unknown;
+  wal_stream: boolean | null;
 }
 
 function toRun(r: RunRow): BackupRun {
@@ -105,6 +110,7 @@ function toRun(r: RunRow): BackupRun {
     errorCode: toOptionalString(r.error_code),
     errorMessage: toOptionalString(r.error_message),
     resumedCount: toNumber(r.resumed_count),
+    walStream: r.wal_stream === true,
   };
 }
 
@@ -131,9 +137,9 @@ export class BackupRuns {
     const id = input.id ?? randomUUID();
     assertRunId(id);
     const [row] = await this.db.query<RunRow>(
-      `INSERT INTO backup_runs (id, host, source_kind, source_name, mode, dek_id, state, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'running', $7::timestamptz) RETURNING *`,
-      [id, input.source.host, input.source.kind, input.source.name, input.mode, input.dekId, iso(this.now())],
+      `INSERT INTO backup_runs (id, host, source_kind, source_name, mode, dek_id, state, started_at, wal_stream)
+       VALUES ($1, $2, $3, $4, $5, $6, 'running', $7::timestamptz, $8) RETURNING *`,
+      [id, input.source.host, input.source.kind, input.source.name, input.mode, input.dekId, iso(this.now()), input.walStream === true],
     );
     return toRun(row!);
   }
@@ -184,6 +190,13 @@ export class BackupRuns {
   async get(id: string): Promise<BackupRun | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db.query<RunRow>('SELECT * FROM backup_runs WHERE id = $1', [id]);
+    return row === undefined ? undefined : toRun(row);
+  }
+
+  /** The source's running WAL run, if any (there is at most one). */
+  async runningWal(source: SourceRef): Promise<BackupRun | undefined> {
+    assertSource(source);
+    const [row] = await this.db.query<RunRow>(`SELECT * FROM backup_runs WHERE ${SOURCE_WHERE} AND wal_stream AND state = 'running'`, [source.host, source.kind, source.name]);
     return row === undefined ? undefined : toRun(row);
   }
 

@@ -15,6 +15,7 @@ export const SERVE_FLAGS = {
   listen: { value: 'HOST:PORT', help: 'mutual-TLS gRPC listener for agents and operators (default from coordinator.json, 127.0.0.1:7443)' },
   'enroll-listen': { value: 'HOST:PORT', help: 'TLS listener for EnrollmentService only (default 127.0.0.1:7444)' },
   http: { value: 'HOST:PORT', help: 'HTTP listener for /health and /metrics (default 127.0.0.1:7480)' },
+  mqtt: { value: 'URL', help: 'MQTT broker for alerts: mqtts://HOST:8883, or mqtt://127.0.0.1:1883 on this host (default from coordinator.json mqttUrl or $PBK_MQTT_URL; password only from $PBK_MQTT_PASSWORD)' },
 } satisfies FlagSpecs;
 
 export const SERVE_USAGE = usageOf('serve', `run the coordinator. Port 0 picks a free port. $${CATALOG_URL_ENV} overrides the catalog URL of coordinator.json.`, SERVE_FLAGS);
@@ -25,6 +26,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv, 
   if (flags.listen !== undefined) options.listen = flags.listen;
   if (flags['enroll-listen'] !== undefined) options.enrollListen = flags['enroll-listen'];
   if (flags.http !== undefined) options.http = flags.http;
+  if (flags.mqtt !== undefined) options.mqttUrl = flags.mqtt;
   const file = await readFileConfig(`${flags.data}/coordinator.json`);
   const config = compileServeConfig(options, file, env);
   const log = logger.child({ component: 'serve' });

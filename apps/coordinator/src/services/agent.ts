@@ -23,6 +23,7 @@ import {
   count,
   kindFromWire,
   modeFromWire,
+  optionalKindFromWire,
   runIdFromWire,
   snapshotHex,
   snapshotToWire,
@@ -34,7 +35,7 @@ import { clientStream, serverStream, unary } from '../handlers.js';
 import type { OpenRun } from '../runs.js';
 import { snapshotById } from '../snapshot-access.js';
 import { walkTrees } from '../tree-walk.js';
-import { walHandlers } from './wal.js';
+import { beginWalRun, walHandlers } from './wal.js';
 import { Mutex } from '../util/mutex.js';
 
 /** Trees known complete (every blob below them durable), so later commits do not walk them again. */
@@ -44,7 +45,7 @@ const MAX_LABEL_CHARS = 1024;
 const MAX_PATHS = 1024;
 
 export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
-  const { catalog, repo, store, runs, hub, grants, auth, auditor, metrics, refs, config } = ctx;
+  const { catalog, repo, store, runs, hub, grants, auth, auditor, metrics, alerts, refs, config } = ctx;
   const log = ctx.logger;
   const now = config.now;
   /** DEK creation and run bookkeeping, one at a time. */
@@ -135,6 +136,11 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
       const req = call.request;
       await catalog.agents.heartbeat(who.host, req.agentVersion === '' ? undefined : req.agentVersion.slice(0, 128));
       hub.recordHealth(who.host, req.sources);
+      for (const h of req.sources) {
+        const kind = h.source ? optionalKindFromWire(h.source.kind) : undefined;
+        if (!h.source || kind === undefined || h.source.name === '') continue;
+        alerts.sourceState({ host: who.host, kind, name: h.source.name.slice(0, 256) }, h.state.slice(0, 32), h.detail.slice(0, 1024), h.facts.alert);
+      }
       return { serverTimeUnixMs: String(now().getTime()), heartbeatIntervalMs: String(config.heartbeatIntervalMs) };
     }),
 
@@ -199,6 +205,7 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         log.info({ run: run.id, source: sourceLabel(source) }, 'backup run resumed');
         return beginResponse(run, parent);
       }
+      if (req.walStream) return beginMutex.run(async () => beginResponse(await beginWalRun(ctx, who, source), undefined));
       return beginMutex.run(async () => {
         const requested = modeFromWire(req.mode);
         const latest = requested === 'full' ? undefined : await parentOf(source);
@@ -298,6 +305,7 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         return { snapshot: snapshotToWire(await snapshotById(catalog, repo, row.snapshotId)) };
       }
       const run = await runs.get(who.host, runId);
+      if (run.walStream) throw new CoordinatorError('FAILED_PRECONDITION', `run ${run.id} is a WAL run: it is never committed (its WAL is recorded with PutWal)`);
       const rootHex = blobId(req.treeRoot, 'tree_root').toString('hex');
       const labels = checkLabels(req.labels);
       if (req.paths.length > MAX_PATHS || req.paths.some((p) => p.length === 0 || p.length > 4096 || p.includes('\0'))) {
@@ -364,6 +372,10 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         runs.finish(run);
         metrics.backupsFailed++;
         log.info({ run: run.id, source: sourceLabel(run.source), code }, 'backup run aborted');
+        // A cancelled run (operator, shutdown) is not a failure anyone must be paged for.
+        if (code !== 'CANCELLED') {
+          alerts.raise({ type: 'BACKUP_FAILED', source: run.source, message: `backup of ${sourceLabel(run.source)} failed: ${code}: ${req.failure?.message || 'no reason given'}`, details: { run: run.id, code } });
+        }
       });
       return {};
     }),

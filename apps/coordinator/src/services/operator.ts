@@ -18,6 +18,7 @@ import { failureError, type PendingCommand } from '../control.js';
 import { serverStream, unary } from '../handlers.js';
 import { planFilesRestore, planPostgresLogicalRestore, planPostgresRestore, planRedisRestore } from './restore-plans.js';
 import { Mutex } from '../util/mutex.js';
+import { validateCall } from './validate.js';
 
 const HOST_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 
@@ -62,18 +63,36 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
     signal: AbortSignal,
     onAccepted: () => Promise<boolean>,
   ): Promise<v1.CommandResult__Output | undefined> {
-    for await (const ev of cmd.follow(signal)) {
-      if (ev.kind === 'ack') {
-        if (!ev.ack.accepted) throw failureError(cmd.host, ev.ack.failure);
-        if (!(await onAccepted())) return undefined;
-      } else if (ev.kind === 'progress') {
-        await writeMessage(out, { jobId, progress: ev.progress }, signal);
-      } else {
-        if (ev.result.outcome === 'failure' || ev.result.failure) throw failureError(cmd.host, ev.result.failure);
-        return ev.result;
+    // The operator who follows a job cancels it by cancelling the call (Ctrl-C in pbk):
+    // the agent is told, so a restore or a backup does not run on with nobody waiting for it.
+    // A job that returned early on purpose (StartBackup without wait) is not followed, so never cancelled.
+    let followed = true;
+    const onCancel = (): void => {
+      if (followed) {
+        log.info({ command: cmd.hex, host: cmd.host, action: cmd.action }, 'the caller cancelled; cancelling the command on the agent');
+        hub.cancel(cmd, 'the operator cancelled the call');
       }
+    };
+    signal.addEventListener('abort', onCancel, { once: true });
+    try {
+      for await (const ev of cmd.follow(signal)) {
+        if (ev.kind === 'ack') {
+          if (!ev.ack.accepted) throw failureError(cmd.host, ev.ack.failure);
+          if (!(await onAccepted())) {
+            followed = false;
+            return undefined;
+          }
+        } else if (ev.kind === 'progress') {
+          await writeMessage(out, { jobId, progress: ev.progress }, signal);
+        } else {
+          if (ev.result.outcome === 'failure' || ev.result.failure) throw failureError(cmd.host, ev.result.failure);
+          return ev.result;
+        }
+      }
+      throw new CoordinatorError('UNAVAILABLE', `the ${cmd.action} on ${cmd.host} ended without a result; see pbk status`);
+    } finally {
+      signal.removeEventListener('abort', onCancel);
     }
-    throw new CoordinatorError('UNAVAILABLE', `the ${cmd.action} on ${cmd.host} ended without a result; see pbk status`);
   }
 
   function deadlineOf(call: { getDeadline(): unknown }): number {
@@ -176,7 +195,7 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
       const out = call as unknown as Writable;
       const cmd = await hub.send(
         source.host,
-        { backup: { source: sourceToWire(source), mode: req.mode === 'BACKUP_MODE_FULL' || req.mode === 'BACKUP_MODE_INCREMENTAL' ? req.mode : 'BACKUP_MODE_UNSPECIFIED' } },
+        { backup: { source: sourceToWire(source), mode: req.mode === 'BACKUP_MODE_FULL' || req.mode === 'BACKUP_MODE_INCREMENTAL' ? req.mode : 'BACKUP_MODE_UNSPECIFIED', variant: req.variant } },
         req.wait ? deadlineOf(call) : 0,
       );
       log.info({ actor: actorOf(who), job: jobId.toString('hex'), command: cmd.hex, source: sourceLabel(source), mode: mode ?? 'scheduled', wait: req.wait }, 'backup requested');
@@ -220,7 +239,7 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
         target: snap.id,
         details: { job: jobId.toString('hex'), source: sourceLabel(snap.source), targetHost, ...plan.audit, crossHost },
       });
-      const release = crossHost ? grants.grant(targetHost, snap.id) : () => {};
+      const release = crossHost ? grants.grant(targetHost, snap.id, sourceLabel(snap.source)) : () => {};
       let cmd: PendingCommand;
       try {
         cmd = await hub.send(targetHost, { restore: { snapshot: snapshotToWire(snap), ...plan.command } }, deadlineOf(call));
@@ -288,11 +307,7 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
       await writeMessage(out, { jobId, report: result }, signal);
     }),
 
-    Validate: serverStream(log, 'Validate', async (call) => {
-      auth.check(call, OPERATE_ROLES);
-      const ref = namedSource(call.request.source);
-      throw new CoordinatorError('FAILED_PRECONDITION', `validating ${ref.host}/${ref.name} is not supported by this coordinator yet`);
-    }),
+    Validate: validateCall(ctx, { namedSource, resolveKind, checkHost, follow, accepted, deadlineOf }),
   };
 }
 

@@ -67,14 +67,86 @@ export async function planRedisRestore(ctx: PlanContext, req: v1.RestoreRequest_
   return { snapshot, command: { targetDir: '', path: '', force: o.force, redis: o }, audit: { toFile: o.toFile, into: o.into, force: o.force } };
 }
 
+/** A PostgreSQL snapshot's labels (labels live in the snapshot object's meta). */
+function labelsOf(s: SnapshotWithId): Record<string, string> {
+  return (s.meta as { labels?: Record<string, string> } | undefined)?.labels ?? {};
+}
+
+/** An LSN ("16/B374D848") as a bigint; undefined when it is not one. */
+export function lsnValue(text: string | undefined): bigint | undefined {
+  const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec((text ?? '').trim());
+  return m ? (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`) : undefined;
+}
+
+/** What a postgres recovery target needs of a base backup to start from it. */
+export type BaseQualifier = (snap: SnapshotWithId, labels: Record<string, string>) => boolean;
+
+/**
+ * The newest snapshot of `type` (base | logical) satisfying `ok`, no newer
+ * than `until`: the catalog is walked newest first, page by page.
+ */
+export async function newestOfType(ctx: PlanContext, source: SourceRef, type: string, until: Date, ok: BaseQualifier = () => true): Promise<SnapshotWithId | undefined> {
+  let pageToken: string | undefined;
+  for (;;) {
+    const page = await ctx.catalog.snapshots.list({ host: source.host, kind: source.kind, name: source.name, until, limit: 1000, ...(pageToken ? { pageToken } : {}) });
+    for (const s of page.snapshots) {
+      const labels = labelsOf(s);
+      if (labels.type === type && ok(s, labels)) return s;
+    }
+    if (!page.nextPageToken) return undefined;
+    pageToken = page.nextPageToken;
+  }
+}
+
+/**
+ * Point-in-time recovery starts from the newest base backup that was
+ * consistent (stopped) at or before the target: a time target compares the
+ * snapshot's time (its stop), an LSN target its stop_lsn; xid, name and
+ * latest take the newest base backup (or the newest at or before --at, for
+ * an older starting point). A snapshot id given explicitly must be a base
+ * backup that can reach the target.
+ */
 export async function planPostgresRestore(ctx: PlanContext, req: v1.RestoreRequest__Output, source: SourceRef): Promise<RestorePlan> {
   const o = req.postgres;
   if (req.options !== 'postgres' || !o) throw new CoordinatorError('INVALID_ARGUMENT', 'a postgres restore needs options.postgres (target_dir and a recovery target)');
   absoluteTarget(o.targetDir, 'target_dir');
-  // The newest base backup that ended before the target; refined per target kind by the WAL catalog.
-  const at = o.target === 'timeUnixMs' ? Number(o.timeUnixMs) : 0;
-  const snapshot = await chosenSnapshot(ctx, { snapshotId: req.snapshotId, atUnixMs: at || req.atUnixMs }, source);
-  return { snapshot, command: { targetDir: o.targetDir, path: '', force: o.force, postgres: o }, audit: { targetDir: o.targetDir, target: o.target ?? 'latest', start: o.start } };
+  const targetMs = o.target === 'timeUnixMs' ? count(o.timeUnixMs, 'time_unix_ms') : 0;
+  const targetLsn = o.target === 'lsn' ? lsnValue(o.lsn) : undefined;
+  if (o.target === 'lsn' && targetLsn === undefined) throw new CoordinatorError('INVALID_ARGUMENT', `lsn ${JSON.stringify(o.lsn)} is not an LSN like 0/3000148`);
+  if (o.target === 'xid' && !/^\d+$/.test(o.xid ?? '')) throw new CoordinatorError('INVALID_ARGUMENT', `xid ${JSON.stringify(o.xid)} is not a transaction id (decimal)`);
+  if (o.target === 'name' && (o.name ?? '') === '') throw new CoordinatorError('INVALID_ARGUMENT', 'a restore point name must not be empty');
+  const reaches: BaseQualifier = (snap, labels) => {
+    if (targetMs > 0) return Date.parse(snap.time) <= targetMs;
+    if (targetLsn !== undefined) {
+      const stop = lsnValue(labels.stop_lsn);
+      return stop !== undefined && stop <= targetLsn;
+    }
+    return true;
+  };
+  const what = targetMs > 0 ? `at or before ${new Date(targetMs).toISOString()}` : targetLsn !== undefined ? `that ended at or before LSN ${o.lsn}` : 'at all';
+  let snapshot: SnapshotWithId;
+  if (req.snapshotId.length > 0) {
+    snapshot = await chosenSnapshot(ctx, req, source);
+    const labels = labelsOf(snapshot);
+    if (labels.type !== 'base') throw new CoordinatorError('INVALID_ARGUMENT', `snapshot ${snapshot.id.slice(0, 8)} is a ${labels.type ?? 'unlabelled'} snapshot, not a base backup: point-in-time recovery starts from a base backup`);
+    if (!reaches(snapshot, labels)) throw new CoordinatorError('INVALID_ARGUMENT', `base backup ${snapshot.id.slice(0, 8)} ended after the recovery target: pick an older one, or leave out --snapshot`);
+  } else {
+    const atMs = count(req.atUnixMs, 'at_unix_ms');
+    const until = atMs > 0 ? new Date(atMs) : targetMs > 0 ? new Date(targetMs) : ctx.config.now();
+    const found = await newestOfType(ctx, source, 'base', until, reaches);
+    if (found === undefined) {
+      throw new CoordinatorError(
+        'NOT_FOUND',
+        `no base backup of ${sourceLabel(source)} ${what}${atMs > 0 ? ` (and at or before --at ${new Date(atMs).toISOString()})` : ''}: WAL replay needs a base backup from before the target; list them with pbk snapshots --host ${source.host} --source ${source.name}`,
+      );
+    }
+    snapshot = found;
+  }
+  return {
+    snapshot,
+    command: { targetDir: o.targetDir, path: '', force: o.force, postgres: o },
+    audit: { targetDir: o.targetDir, target: o.target ?? 'latest', start: o.start, baseBackup: snapshot.id },
+  };
 }
 
 export async function planPostgresLogicalRestore(ctx: PlanContext, req: v1.RestoreRequest__Output, source: SourceRef): Promise<RestorePlan> {
@@ -84,6 +156,18 @@ export async function planPostgresLogicalRestore(ctx: PlanContext, req: v1.Resto
   if (/password\s*=/i.test(o.into) || /:\/\/[^/@]*:[^/@]*@/.test(o.into)) {
     throw new CoordinatorError('INVALID_ARGUMENT', 'into must not carry a password: put it in the target host\'s ~/.pgpass or PGPASSFILE');
   }
-  const snapshot = await chosenSnapshot(ctx, req, source);
-  return { snapshot, command: { targetDir: '', path: '', force: false, postgresLogical: o }, audit: { database: o.database, into: o.into } };
+  let snapshot: SnapshotWithId;
+  if (req.snapshotId.length > 0) {
+    snapshot = await chosenSnapshot(ctx, req, source);
+    if (labelsOf(snapshot).type !== 'logical') throw new CoordinatorError('INVALID_ARGUMENT', `snapshot ${snapshot.id.slice(0, 8)} is not a logical dump (type ${labelsOf(snapshot).type ?? 'unlabelled'})`);
+  } else {
+    const atMs = count(req.atUnixMs, 'at_unix_ms');
+    const until = atMs > 0 ? new Date(atMs) : ctx.config.now();
+    const found = await newestOfType(ctx, source, 'logical', until, (_s, labels) => (labels.databases ?? '').split(',').includes(o.database));
+    if (found === undefined) {
+      throw new CoordinatorError('NOT_FOUND', `no logical dump of database ${JSON.stringify(o.database)} in ${sourceLabel(source)} at or before ${until.toISOString()}: take one with pbk backup now --host ${source.host} --source ${source.name} --logical --wait`);
+    }
+    snapshot = found;
+  }
+  return { snapshot, command: { targetDir: '', path: '', force: false, postgresLogical: o }, audit: { database: o.database, into: o.into, snapshot: snapshot.id } };
 }

@@ -21,6 +21,13 @@ export interface StreamContext {
   chunker: ChunkerOptions;
   zstdLevel?: number;
   signal?: AbortSignal;
+  /**
+   * Bytes of chunks claimed together (one dedup round trip each); default
+   * CLAIM_BATCH_BYTES. A long stream read from a fast source (a pg_basebackup
+   * of a whole cluster) spends most of its time waiting on round trips at 4
+   * MiB; larger batches trade memory (one batch of plaintext) for fewer waits.
+   */
+  claimBatchBytes?: number;
 }
 
 export interface StoredStream {
@@ -86,7 +93,7 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
       batch.push(c);
       batchBytes += c.length;
     }
-    if (batchBytes >= CLAIM_BATCH_BYTES) await flush();
+    if (batchBytes >= (ctx.claimBatchBytes ?? CLAIM_BATCH_BYTES)) await flush();
   }
   const last = chunker.finish();
   if (last) batch.push(last);

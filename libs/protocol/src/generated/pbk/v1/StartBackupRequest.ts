@@ -13,6 +13,11 @@ export interface StartBackupRequest {
    * Follow the run until it commits (or fails) instead of returning once accepted.
    */
   'wait'?: (boolean);
+  /**
+   * The source's snapshot series, forwarded as BackupCommand.variant
+   * (PostgreSQL: "base" by default, or "logical"); empty for the default.
+   */
+  'variant'?: (string);
 }
 
 export interface StartBackupRequest__Output {
@@ -25,4 +30,9 @@ export interface StartBackupRequest__Output {
    * Follow the run until it commits (or fails) instead of returning once accepted.
    */
   'wait': (boolean);
+  /**
+   * The source's snapshot series, forwarded as BackupCommand.variant
+   * (PostgreSQL: "base" by default, or "logical"); empty for the default.
+   */
+  'variant': (string);
 }

@@ -1,0 +1,183 @@
+/**
+ * The agent daemon's local API: a tiny HTTP service on a unix socket for the
+ * programs PostgreSQL runs as its own OS user (archive_command,
+ * restore_command), which cannot read the agent's key (state dir 0700, root).
+ *
+ *   PUT /wal/<source>/<file>        body = the WAL file; 200 {"alreadyHad":bool}
+ *   GET /wal/<host>/<source>/<file> 200 + the bytes; 404 when the coordinator
+ *                                   has no complete file of that name
+ *
+ * Errors are JSON {code, message} with a status per pbk code (client.ts maps
+ * them back). Who may connect is decided by the socket's mode: 0660, group of
+ * the PostgreSQL OS user, in a directory only root and that group can enter.
+ * WAL is the database's own data, so the postgres user gains nothing new.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { chmod, chown, mkdir, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { v1 } from '@pbk/protocol';
+import { AgentError, codeOf, messageOf } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { isArchiveName, isSegmentName } from '../postgres/wal/names.js';
+import { fetchWal } from '../postgres/wal/fetch.js';
+import type { WalRpc } from '../postgres/wal/uploader.js';
+
+/**
+ * PostgreSQL's default wal_segment_size. A growing segment is padded to it for
+ * recovery; a cluster initialised with another size gets PostgreSQL's own loud
+ * "wrong size" refusal, never silently wrong WAL (the record does not carry the size yet).
+ */
+const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
+
+/** What a configured PostgreSQL source offers wal-push (its WalStreamer). */
+export interface WalPushTarget {
+  push(fileName: string, data: Buffer, signal?: AbortSignal): Promise<{ alreadyHad: boolean }>;
+}
+
+export interface LocalApiOptions {
+  socketPath: string;
+  /** Group that may use the socket (the PostgreSQL OS user's); undefined leaves the owner's group. */
+  gid: number | undefined;
+  /** The WAL target of a local source, by source name. */
+  walTarget(source: string): WalPushTarget | undefined;
+  rpc: Pick<WalRpc, 'getWal'>;
+  log: Logger;
+}
+
+export interface LocalApi {
+  readonly socketPath: string;
+  close(): Promise<void>;
+}
+
+/** A WAL file is at most one segment; wal_segment_size is at most 1 GiB. */
+const MAX_BODY_BYTES = 1024 * 1024 * 1024;
+
+const STATUS: Record<string, number> = {
+  INVALID_ARGUMENT: 400,
+  PERMISSION_DENIED: 403,
+  UNAUTHENTICATED: 403,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  INTEGRITY: 409,
+  FAILED_PRECONDITION: 412,
+  CORRUPT: 422,
+  WRONG_KEY: 422,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
+  const log = o.log.child({ component: 'local-api' });
+  const dir = dirname(o.socketPath);
+  await mkdir(dir, { recursive: true, mode: 0o750 });
+  const dirInfo = await stat(dir);
+  // Only adjust a directory we own alone (our own /run/pbk-agent), never a shared one like /tmp.
+  if (o.gid !== undefined && dirInfo.uid === process.getuid?.() && (dirInfo.mode & 0o002) === 0) {
+    await chown(dir, dirInfo.uid, o.gid).catch(() => undefined);
+    await chmod(dir, 0o750).catch(() => undefined);
+  }
+  await rm(o.socketPath, { force: true });
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => sendError(res, err));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const parts = (req.url ?? '').split('?')[0]!.split('/').filter((p) => p !== '').map(decodeURIComponent);
+    if (parts[0] !== 'wal') throw new AgentError('NOT_FOUND', `no such local API path ${JSON.stringify(req.url)}`);
+    if (req.method === 'PUT' && parts.length === 3) {
+      const [, source, file] = parts as [string, string, string];
+      if (!isArchiveName(file)) throw new AgentError('INVALID_ARGUMENT', `${JSON.stringify(file)} is not a WAL file name`);
+      const target = o.walTarget(source);
+      if (target === undefined) {
+        throw new AgentError(
+          'NOT_FOUND',
+          source === '_' ? 'wal-push without --source needs exactly one PostgreSQL source with WAL on this agent; give --source NAME' : `no PostgreSQL source named ${JSON.stringify(source)} with WAL is configured on this agent`,
+        );
+      }
+      const body = await readBody(req);
+      const started = Date.now();
+      const r = await target.push(file, body);
+      log.info({ source, file, bytes: body.length, alreadyHad: r.alreadyHad, ms: Date.now() - started }, 'wal-push stored');
+      sendJson(res, 200, { alreadyHad: r.alreadyHad });
+      return;
+    }
+    if (req.method === 'GET' && parts.length === 4) {
+      const [, host, source, file] = parts as [string, string, string, string];
+      if (!isArchiveName(file)) throw new AgentError('INVALID_ARGUMENT', `${JSON.stringify(file)} is not a WAL file name`);
+      const ref: v1.SourceRef = { host, kind: 'SOURCE_KIND_POSTGRES', name: source };
+      const controller = new AbortController();
+      res.on('close', () => controller.abort());
+      let { data } = await fetchWal(o.rpc, ref, file, controller.signal).catch(async (err: unknown) => {
+        // The newest segment is still growing (the stream's `.partial`): serve what is durable,
+        // padded with zeros to a whole segment as pg_receivewal itself pads it. Recovery replays up
+        // to the last complete record and stops there, so a target inside the open segment is reachable.
+        if (codeOf(err) !== 'NOT_FOUND' || !isSegmentName(file)) throw err;
+        const partial = await fetchWal(o.rpc, ref, file, controller.signal, { allowPartial: true });
+        if (partial.file.complete) return partial;
+        log.info({ host, source, file, bytes: partial.data.length }, 'wal-fetch serves the growing segment (partial, zero-padded)');
+        return { ...partial, data: padSegment(partial.data) };
+      });
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
+      res.end(data);
+      log.debug({ host, source, file, bytes: data.length }, 'wal-fetch served');
+      return;
+    }
+    throw new AgentError('INVALID_ARGUMENT', `${req.method} ${req.url}: use PUT /wal/<source>/<file> or GET /wal/<host>/<source>/<file>`);
+  }
+
+  /** A growing segment's durable bytes, zero-padded to the segment size PostgreSQL expects of a restored file. */
+  function padSegment(data: Buffer): Buffer {
+    if (data.length >= WAL_SEGMENT_BYTES) return data;
+    const out = Buffer.alloc(WAL_SEGMENT_BYTES);
+    data.copy(out);
+    return out;
+  }
+
+  function sendError(res: ServerResponse, err: unknown): void {
+    const code = codeOf(err);
+    const status = STATUS[code] ?? 500;
+    if (code !== 'NOT_FOUND') log.warn({ code, err: messageOf(err) }, 'local API request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, status, { code, message: messageOf(err) });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await chmod(o.socketPath, 0o660);
+  if (o.gid !== undefined) await chown(o.socketPath, process.getuid?.() ?? 0, o.gid).catch((err: unknown) => log.warn({ err: messageOf(err) }, 'cannot give the socket to the PostgreSQL group'));
+  log.info({ socket: o.socketPath }, 'local API listening');
+  return {
+    socketPath: o.socketPath,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }).then(() => rm(o.socketPath, { force: true })),
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > MAX_BODY_BYTES) throw new AgentError('INVALID_ARGUMENT', `WAL file larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,205 @@
+/**
+ * One base backup of a PostgreSQL source (docs/postgres.md, "Base backups"):
+ * `pg_basebackup -D - -Ft -X none` writes the data directory as a tar stream
+ * to our stdin; each member goes through storeStream (chunk, id, dedup query,
+ * seal) into a TreeBuilder, so the snapshot is an ordinary tree that restores
+ * with the ordinary (parallel) tree restore. No tar file and no plaintext
+ * ever lands on disk. WAL is not in the backup (`-X none`): the WAL stream
+ * has it, and the run waits (bounded) until the stream has made the WAL up
+ * to the backup's end durable, so a committed base backup is restorable.
+ *
+ * The snapshot's time is when the backup became consistent (pg_basebackup
+ * finished), since point-in-time recovery needs base.stop <= target.
+ */
+import { spawn } from 'node:child_process';
+import { storeStream, TreeBuilder, type EntryMeta } from '@pbk/storage';
+import type { Produced, ProduceContext } from '../backup/run.js';
+import type { Clock } from '../clock.js';
+import type { PostgresSourceConfig } from '../config/postgres.js';
+import { AgentError, messageOf } from '../errors.js';
+import { parseBackupLabel, parseManifestWalRanges } from './backup-label.js';
+import { childEnv, classifyFailure, pgProgram, TailBuffer, withClient } from './connection.js';
+import { readTar, TarFormatError } from './tar.js';
+
+/** Small members whose text becomes labels as well as files. */
+const REMEMBERED = new Set(['backup_label', 'tablespace_map', 'backup_manifest']);
+/**
+ * Chunks claimed per dedup round trip: a base backup streams hundreds of MB
+ * at disk speed, and at the default 4 MiB the run waits on MissingBlobs
+ * round trips most of the time. Costs this much memory per stream.
+ */
+const CLAIM_BATCH_BYTES = 32 * 1024 * 1024;
+/** Labels are at most 1024 characters (coordinator limit): longer text is cut, the file in the tree stays whole. */
+const LABEL_TEXT_MAX = 1000;
+
+export interface BaseBackupDeps {
+  clock: Clock;
+  /** Resolves once the WAL stream has made everything up to `lsn` durable; rejects on timeout. Undefined when WAL streaming is off. */
+  waitWal?: (lsn: string, timeoutMs: number) => Promise<unknown>;
+  /** How long a finished backup waits for its WAL before committing without that promise. */
+  walWaitMs: number;
+}
+
+export interface ServerFacts {
+  versionNum: number;
+  version: string;
+  systemIdentifier: string;
+  inRecovery: boolean;
+  tablespaces: string[];
+  sizeBytes: number;
+}
+
+export async function serverFacts(cfg: PostgresSourceConfig): Promise<ServerFacts> {
+  return withClient(cfg, async (c) => {
+    const r = await c.query<{ v: string; vn: string; sysid: string; rec: boolean; size: string }>(
+      `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS vn,
+              (SELECT system_identifier::text FROM pg_control_system()) AS sysid, pg_is_in_recovery() AS rec,
+              (SELECT sum(pg_database_size(oid))::text FROM pg_database) AS size`,
+    );
+    const ts = await c.query<{ spcname: string }>(`SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1`);
+    const row = r.rows[0]!;
+    return { version: row.v, versionNum: Number(row.vn), systemIdentifier: row.sysid, inRecovery: row.rec, tablespaces: ts.rows.map((t) => t.spcname), sizeBytes: Number(row.size) };
+  });
+}
+
+export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBackupDeps, ctx: ProduceContext): Promise<Produced> {
+  ctx.setPhase('connecting');
+  const facts = await serverFacts(cfg);
+  if (facts.tablespaces.length > 0) {
+    // `-D -` streams only the main data directory; each extra tablespace would be its own tar. Refuse rather than store an incomplete backup.
+    throw new AgentError(
+      'FAILED_PRECONDITION',
+      `source ${cfg.name} has tablespaces outside the data directory (${facts.tablespaces.join(', ')}): base backups of such clusters are not supported by this agent version; move them into pg_default (ALTER TABLE ... SET TABLESPACE) or back up with pgBackRest meanwhile`,
+    );
+  }
+  const started = deps.clock.now();
+  const label = `pbk-${new Date(started).toISOString()}`;
+  const env = await childEnv(cfg.connection);
+  const args = ['-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '-l', label, '--no-password', '-v'];
+  if (cfg.baseMaxRateBytes !== undefined) args.push(`--max-rate=${Math.max(32, Math.floor(cfg.baseMaxRateBytes / 1024))}k`);
+  ctx.log.info({ server: facts.version, sizeBytes: facts.sizeBytes, label }, 'base backup started');
+  ctx.setPhase('streaming');
+  const child = spawn(pgProgram(cfg, 'pg_basebackup'), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr = new TailBuffer();
+  child.stderr.on('data', (b: Buffer) => stderr.push(b));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', (e) => reject(new AgentError('FAILED_PRECONDITION', `cannot run ${pgProgram(cfg, 'pg_basebackup')}: ${e.message}; check binDir`, { cause: e })));
+    child.on('close', (code) => resolve(code));
+  });
+  // Awaited below; until then a spawn failure must not count as an unhandled rejection.
+  exited.catch(() => undefined);
+  const onAbort = (): void => {
+    child.kill('SIGTERM');
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+
+  const builder = new TreeBuilder({ mode: 0o700, uid: 0, gid: 0, mtimeNs: String(BigInt(started) * 1_000_000n) });
+  const remembered = new Map<string, string>();
+  let bytesRead = 0;
+  const sctx = { sink: ctx.sink, dek: ctx.dek, idKey: ctx.idKey, chunker: ctx.chunker, signal: ctx.signal, claimBatchBytes: CLAIM_BATCH_BYTES, ...(ctx.zstdLevel !== undefined ? { zstdLevel: ctx.zstdLevel } : {}) };
+  try {
+    for await (const { entry, content } of readTar(child.stdout)) {
+      const meta: EntryMeta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: String(BigInt(Math.round(entry.mtime * 1000)) * 1_000_000n) };
+      if (entry.name === '' || entry.name === '.') continue;
+      if (entry.type === 'dir') builder.addDir(entry.name, meta);
+      else if (entry.type === 'symlink') builder.addSymlink(entry.name, meta, entry.linkname);
+      else if (entry.type === 'file') {
+        const keep = REMEMBERED.has(entry.name);
+        const kept: Buffer[] = [];
+        const counted = (async function* () {
+          for await (const piece of content) {
+            bytesRead += piece.length;
+            ctx.setInput(bytesRead, facts.sizeBytes);
+            if (keep) kept.push(piece);
+            yield piece;
+          }
+        })();
+        const stored = await storeStream(sctx, counted);
+        builder.addFile(entry.name, meta, stored);
+        if (keep) remembered.set(entry.name, Buffer.concat(kept).toString('utf8'));
+      } else {
+        throw new AgentError('FAILED_PRECONDITION', `pg_basebackup sent ${entry.name} as tar type ${JSON.stringify(entry.typeflag)}, which a data directory never holds; refusing an incomplete backup`);
+      }
+    }
+  } catch (err) {
+    if (ctx.signal.aborted) {
+      child.kill('SIGTERM');
+      throw ctx.signal.reason ?? err;
+    }
+    if (err instanceof TarFormatError) {
+      // The stream broke off: that is pg_basebackup's failure, and its stderr says why (server stopped, auth); the tar reader only saw the end.
+      const code = await exited; // a program that could not even start says so here
+      const why = stderr.toString();
+      if (why.trim() !== '') throw classifyFailure('pg_basebackup', code, why, cfg.connection, cfg.name);
+      throw err;
+    }
+    // Our side failed (the coordinator went away, a bad member): stop pg_basebackup and keep our error, so the run resumes or aborts by its code.
+    child.kill('SIGTERM');
+    await exited.catch(() => null);
+    throw err;
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+  const code = await exited;
+  if (code !== 0) throw classifyFailure('pg_basebackup', code, stderr.toString() || `exit ${code}`, cfg.connection, cfg.name);
+  const stopped = deps.clock.now();
+
+  const labelText = remembered.get('backup_label');
+  const manifestText = remembered.get('backup_manifest');
+  if (labelText === undefined) throw new AgentError('CORRUPT', 'pg_basebackup finished without a backup_label member: refusing a backup that cannot be recovered');
+  const bl = parseBackupLabel(labelText);
+  const ranges = manifestText !== undefined ? parseManifestWalRanges(manifestText) : [];
+  const last = ranges[ranges.length - 1];
+  const stopLsn = last?.endLsn ?? /write-ahead log end point: ([0-9A-F]+\/[0-9A-F]+)/.exec(stderr.toString())?.[1];
+  if (stopLsn === undefined) throw new AgentError('CORRUPT', 'pg_basebackup reported no end LSN (no backup_manifest, no verbose end point)');
+
+  let walDurable = 'off';
+  const walWaitStarted = deps.clock.now();
+  if (deps.waitWal) {
+    ctx.setPhase('waiting for WAL');
+    try {
+      await deps.waitWal(stopLsn, deps.walWaitMs);
+      walDurable = 'true';
+    } catch (err) {
+      ctx.log.warn({ err: messageOf(err), stopLsn }, 'could not confirm the WAL of the base backup is durable');
+      walDurable = 'false';
+    }
+    if (walDurable === 'false') ctx.log.warn({ stopLsn, waitedMs: deps.walWaitMs }, 'WAL up to the end of the base backup is not durable yet: the backup becomes restorable once the stream catches up');
+  }
+  const walWaitMs = deps.clock.now() - walWaitStarted;
+  ctx.setPhase('saving trees');
+  const saved = await builder.save(ctx.sink, ctx.dek, ctx.idKey);
+  ctx.log.info({ startLsn: bl.startLsn, stopLsn, timeline: bl.startTimeline, bytes: bytesRead, durationMs: stopped - started }, 'base backup streamed');
+  const labels: Record<string, string> = {
+    type: 'base',
+    start_lsn: bl.startLsn,
+    stop_lsn: stopLsn,
+    timeline: String(last?.timeline ?? bl.startTimeline),
+    start_timeline: String(bl.startTimeline),
+    start_wal_file: bl.startWalFile,
+    start_time_unix_ms: String(started),
+    stop_time_unix_ms: String(stopped),
+    server_version: facts.version,
+    server_version_num: String(facts.versionNum),
+    system_identifier: facts.systemIdentifier,
+    from_replica: String(facts.inRecovery),
+    wal_durable: walDurable,
+    // Where the time went: streaming the data directory vs waiting for the WAL stream to catch up.
+    stream_ms: String(stopped - started),
+    wal_wait_ms: String(walWaitMs),
+    backup_label: labelText.slice(0, LABEL_TEXT_MAX),
+  };
+  const tsMap = remembered.get('tablespace_map');
+  if (tsMap !== undefined && tsMap.trim() !== '') labels.tablespace_map = tsMap.slice(0, LABEL_TEXT_MAX);
+  return {
+    tree: saved.root,
+    timeUnixMs: stopped,
+    files: builder.files,
+    dirs: builder.dirs,
+    totalBytes: builder.bytes,
+    bytesRead,
+    skipped: [],
+    paths: cfg.dataDirectory ? [cfg.dataDirectory] : [],
+    labels,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * One configured redis source inside the daemon: a RunQueue (one dump at a
+ * time; requests during a dump coalesce into one more), a CronTrigger
+ * (hourly by default, UTC) and what it reports in heartbeats. A failed dump
+ * is logged at error level and turns the source `degraded` with the reason
+ * until the next dump succeeds; the coordinator records the failed run
+ * (AbortBackup) and shows it in `pbk status`.
+ */
+import type { v1 } from '@pbk/protocol';
+import type { BackupDeps } from '../backup/run.js';
+import { mergeModes, type BackupModeName } from '../backup/run.js';
+import type { Clock } from '../clock.js';
+import type { RedisSourceConfig } from '../config/redis.js';
+import type { AgentSource } from '../daemon/source.js';
+import { codeOf, isCoordinatorGone, messageOf } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { CronTrigger } from '../schedule/cron-trigger.js';
+import { RunQueue, type QueuedRun, type RunRequest } from '../schedule/run-queue.js';
+import { runRedisBackup, type RedisFacts } from './backup.js';
+
+export class RedisSource implements AgentSource {
+  readonly kind = 'SOURCE_KIND_REDIS' as const;
+  private readonly queue: RunQueue<BackupModeName, v1.SnapshotInfo__Output, v1.Progress>;
+  private readonly log: Logger;
+  private trigger: CronTrigger | undefined;
+  private lastSuccess: { at: number; snapshot: string } | undefined;
+  private lastFailure: { at: number; code: string; message: string } | undefined;
+  private catchUpNeeded = false;
+  /** What the last dump learnt (RDB path, appendonly), for restores --into while Redis is stopped. */
+  facts: RedisFacts | undefined;
+
+  constructor(
+    readonly config: RedisSourceConfig,
+    deps: BackupDeps,
+    private readonly clock: Clock,
+  ) {
+    this.log = deps.log.child({ source: config.name, kind: 'redis' });
+    this.queue = new RunQueue(async (batch) => {
+      try {
+        const snapshot = await runRedisBackup(deps, config, batch, (f) => {
+          this.facts = f;
+        });
+        this.lastSuccess = { at: this.clock.now(), snapshot: snapshot.id.toString('hex') };
+        return snapshot;
+      } catch (err) {
+        this.failed(err);
+        throw err;
+      }
+    }, mergeModes);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    if (c.schedule) {
+      this.trigger = new CronTrigger(c.schedule, this.clock, (at) => {
+        this.log.info({ scheduledFor: new Date(at).toISOString() }, 'scheduled RDB dump');
+        this.background('schedule');
+      });
+      this.trigger.start();
+      this.log.info({ schedule: c.schedule.text, next: new Date(this.trigger.next ?? 0).toISOString(), address: c.address }, 'schedule armed (UTC)');
+    }
+    if (c.backupOnStart) this.background('start');
+  }
+
+  backup(mode: BackupModeName, req: RunRequest<v1.Progress>): QueuedRun<v1.SnapshotInfo__Output> {
+    return this.queue.request(mode, req);
+  }
+
+  coordinatorBack(): void {
+    if (!this.catchUpNeeded) return;
+    this.catchUpNeeded = false;
+    this.log.info('coordinator reachable again; dumping again for the run that gave up');
+    this.background('catch-up');
+  }
+
+  async stopTriggers(): Promise<void> {
+    this.trigger?.stop();
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  cancelRuns(reason: string): void {
+    this.queue.stop(reason);
+  }
+
+  health(host: string): v1.SourceHealth {
+    const failing = this.lastFailure !== undefined && (this.lastSuccess === undefined || this.lastFailure.at > this.lastSuccess.at);
+    const facts: Record<string, string> = { running: String(this.queue.running), address: this.config.address };
+    if (this.lastSuccess) {
+      facts.last_snapshot = this.lastSuccess.snapshot;
+      facts.last_success_unix_ms = String(this.lastSuccess.at);
+    }
+    if (this.lastFailure) {
+      facts.last_failure_unix_ms = String(this.lastFailure.at);
+      facts.last_failure_code = this.lastFailure.code;
+      // The coordinator raises this alert type when the heartbeat says degraded (alerts.ts sourceState).
+      if (failing) facts.alert = 'BACKUP_FAILED';
+    }
+    if (this.facts) facts.rdb_file = this.facts.rdbFile;
+    if (this.trigger?.next !== undefined) facts.next_scheduled_unix_ms = String(this.trigger.next);
+    return {
+      source: { host, kind: 'SOURCE_KIND_REDIS', name: this.config.name },
+      state: failing ? 'degraded' : 'ok',
+      detail: failing ? `last dump failed: ${this.lastFailure!.code}: ${this.lastFailure!.message}` : '',
+      facts,
+    };
+  }
+
+  private background(reason: string): void {
+    // A full every time: an RDB is always the whole dataset; dedup keeps the upload to what changed.
+    this.backup('BACKUP_MODE_FULL', { reason }).result.catch(() => undefined);
+  }
+
+  private failed(e: unknown): void {
+    this.lastFailure = { at: this.clock.now(), code: codeOf(e), message: messageOf(e) };
+    if (isCoordinatorGone(e)) this.catchUpNeeded = true;
+    if (codeOf(e) !== 'CANCELLED') this.log.error({ code: codeOf(e), err: messageOf(e), address: this.config.address }, 'redis backup failed');
+  }
+}

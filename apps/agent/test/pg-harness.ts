@@ -1,0 +1,201 @@
+/**
+ * Real processes for the PostgreSQL end-to-end tests: a `pbk-coordinator`
+ * (init + serve on port 0), an enrolled `pbk-agent run` with a given config,
+ * and an OperatorService client with the admin's mutual-TLS credentials.
+ * Everything started here is stopped by `stop()` (call it in afterAll).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ServiceError } from '@grpc/grpc-js';
+import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
+
+export const COORDINATOR = fileURLToPath(new URL('../../coordinator/dist/main.js', import.meta.url));
+export const AGENT = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
+export const built = (): boolean => existsSync(COORDINATOR) && existsSync(AGENT) && existsSync(CLI);
+
+export interface Proc {
+  child: ChildProcess;
+  lines: string[];
+  waitFor(pred: (line: string) => boolean, ms?: number): Promise<string>;
+  exited: Promise<number | null>;
+}
+
+export function startProc(script: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PBK_LOG_LEVEL: 'info', ...env } });
+  const lines: string[] = [];
+  const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
+  let rest = '';
+  const onData = (buf: Buffer): void => {
+    const parts = (rest + buf.toString('utf8')).split('\n');
+    rest = parts.pop() ?? '';
+    for (const line of parts) {
+      if (line === '') continue;
+      lines.push(line);
+      for (const w of [...waiters])
+        if (w.pred(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  if (input !== undefined) child.stdin!.end(input);
+  else child.stdin!.end();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    exited,
+    waitFor: (pred, ms = 30_000) =>
+      new Promise<string>((resolve, reject) => {
+        const hit = lines.find(pred);
+        if (hit !== undefined) return resolve(hit);
+        const timer = setTimeout(() => reject(new Error(`timed out; output so far:\n${lines.slice(-30).join('\n')}`)), ms);
+        waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      }),
+  };
+}
+
+export async function runProc(script: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; stdout: string }> {
+  const p = startProc(script, args, input, env);
+  const out: string[] = [];
+  p.child.stdout!.on('data', (b: Buffer) => out.push(b.toString()));
+  const code = await p.exited;
+  return { code, out: p.lines.join('\n'), stdout: out.join('') };
+}
+
+export class PbkSystem {
+  base = '';
+  coord: Proc | undefined;
+  agent: Proc | undefined;
+  grpcAddr = '';
+  operator!: v1.OperatorServiceClient;
+  readonly host = 'db-1';
+
+  get data(): string {
+    return join(this.base, 'coord');
+  }
+  get state(): string {
+    return join(this.base, 'state');
+  }
+
+  async start(): Promise<void> {
+    this.base = await mkdtemp(join(tmpdir(), 'pbk-pg-e2e-'));
+    const init = await runProc(COORDINATOR, ['init', '--data', this.data]);
+    if (init.code !== 0) throw new Error(`coordinator init failed: ${init.out}`);
+    this.coord = startProc(COORDINATOR, ['serve', '--data', this.data, '--listen', '127.0.0.1:0', '--enroll-listen', '127.0.0.1:0', '--http', '127.0.0.1:0']);
+    const line = await this.coord.waitFor((l) => l.includes('"event":"ready"'));
+    this.grpcAddr = (JSON.parse(line) as { grpc: string }).grpc;
+    const { OperatorService } = loadProtocol();
+    const creds = channelCredentials({
+      caPem: await readFile(join(this.data, 'admin/ca.pem'), 'utf8'),
+      certPem: await readFile(join(this.data, 'admin/client.pem'), 'utf8'),
+      keyPem: await readFile(join(this.data, 'admin/client.key'), 'utf8'),
+    });
+    this.operator = new OperatorService(this.grpcAddr, creds, clientChannelOptions()) as unknown as v1.OperatorServiceClient;
+    const token = await runProc(COORDINATOR, ['token', '--data', this.data, '--host', this.host]);
+    if (token.code !== 0) throw new Error(`token failed: ${token.out}`);
+    const enrolled = await runProc(AGENT, ['enroll', '--coordinator', this.grpcAddr, '--token', '-', '--state', this.state], token.stdout.trim());
+    if (enrolled.code !== 0) throw new Error(`enroll failed: ${enrolled.out}`);
+  }
+
+  /** Writes the agent config (YAML body after `state:`) and starts `pbk-agent run`, waiting until it runs. */
+  async startAgent(sourcesYaml: string, env: NodeJS.ProcessEnv = {}): Promise<Proc> {
+    const file = join(this.base, 'agent.yaml');
+    await writeFile(file, `state: ${this.state}\nlogLevel: debug\n${sourcesYaml}`);
+    this.agent = startProc(AGENT, ['run', '--config', file], undefined, env);
+    await this.agent.waitFor((l) => l.includes('agent running'), 60_000);
+    return this.agent;
+  }
+
+  async stopAgent(): Promise<void> {
+    const a = this.agent;
+    if (!a || a.child.exitCode !== null) return;
+    a.child.kill('SIGTERM');
+    const t = setTimeout(() => a.child.kill('SIGKILL'), 20_000);
+    await a.exited;
+    clearTimeout(t);
+  }
+
+  /** Runs the built `pbk` CLI as admin. */
+  cli(args: string[]): Promise<{ code: number | null; out: string; stdout: string }> {
+    return runProc(CLI, [...args, '--coordinator', this.grpcAddr, '--credentials', join(this.data, 'admin')]);
+  }
+
+  snapshots(source: string): Promise<v1.SnapshotInfo__Output[]> {
+    return new Promise((resolve, reject) => {
+      this.operator.listSnapshots({ host: this.host, source }, { deadline: new Date(Date.now() + 10_000) }, (err: ServiceError | null, res?: v1.ListSnapshotsResponse__Output) => {
+        if (err) reject(err);
+        else resolve([...(res?.snapshots ?? [])].sort((a, b) => Number(a.timeUnixMs) - Number(b.timeUnixMs)));
+      });
+    });
+  }
+
+  status(): Promise<v1.StatusResponse__Output> {
+    return new Promise((resolve, reject) => {
+      this.operator.status({}, { deadline: new Date(Date.now() + 10_000) }, (err: ServiceError | null, res?: v1.StatusResponse__Output) => (err ? reject(err) : resolve(res!)));
+    });
+  }
+
+  verify(): Promise<v1.VerifyReport__Output> {
+    return new Promise((resolve, reject) => {
+      const call = this.operator.verify({ readDataPercent: 100 }, { deadline: new Date(Date.now() + 120_000) });
+      let report: v1.VerifyReport__Output | undefined;
+      call.on('data', (u: v1.VerifyUpdate__Output) => {
+        if (u.report) report = u.report;
+      });
+      call.on('error', reject);
+      call.on('end', () => (report ? resolve(report) : reject(new Error('verify ended without a report'))));
+    });
+  }
+
+  /** StartBackup with wait; retries while the agent's Control stream is not connected yet. */
+  async backup(source: string, variant = ''): Promise<v1.SnapshotInfo__Output> {
+    const end = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await this.backupOnce(source, variant);
+      } catch (err) {
+        if ((err as { code?: number }).code !== 14 || Date.now() > end) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  private backupOnce(source: string, variant: string): Promise<v1.SnapshotInfo__Output> {
+    return new Promise((resolve, reject) => {
+      const call = this.operator.startBackup({ source: { host: this.host, name: source }, mode: 'BACKUP_MODE_FULL', wait: true, variant }, { deadline: new Date(Date.now() + 180_000) });
+      let snap: v1.SnapshotInfo__Output | undefined;
+      call.on('data', (u: v1.StartBackupUpdate__Output) => {
+        if (u.snapshot) snap = u.snapshot;
+      });
+      call.on('error', reject);
+      call.on('end', () => (snap ? resolve(snap) : reject(new Error('backup ended without a snapshot'))));
+    });
+  }
+
+  restore(req: v1.RestoreRequest, ms = 180_000): Promise<v1.RestoreDone__Output> {
+    return new Promise((resolve, reject) => {
+      const call = this.operator.restore(req, { deadline: new Date(Date.now() + ms) });
+      let done: v1.RestoreDone__Output | undefined;
+      call.on('data', (u: v1.RestoreUpdate__Output) => {
+        if (u.done) done = u.done;
+      });
+      call.on('error', reject);
+      call.on('end', () => (done ? resolve(done) : reject(new Error('restore ended without done'))));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.operator?.close();
+    await this.stopAgent().catch(() => undefined);
+    for (const p of [this.agent, this.coord]) if (p && p.child.exitCode === null) p.child.kill('SIGKILL');
+    if (this.base) await rm(this.base, { recursive: true, force: true });
+  }
+}
