@@ -11,66 +11,20 @@
  * Needs apps/coordinator/dist and apps/agent/dist: `npm test` builds every
  * package first; a missing build fails the test rather than skipping it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceError } from '@grpc/grpc-js';
 import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
+import { COORDINATOR, AGENT, runProc, startProc, type Proc } from './procs.js';
 
-const COORDINATOR = fileURLToPath(new URL('../../coordinator/dist/main.js', import.meta.url));
-const AGENT = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const ready = existsSync(COORDINATOR) && existsSync(AGENT);
 
-interface Proc {
-  child: ChildProcess;
-  lines: string[];
-  waitFor(pred: (line: string) => boolean, ms?: number): Promise<string>;
-  exited: Promise<number | null>;
-}
-
-function start(script: string, args: string[], input?: string): Proc {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PBK_LOG_LEVEL: 'info' } });
-  const lines: string[] = [];
-  const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
-  const onData = (buf: Buffer): void => {
-    for (const line of buf.toString('utf8').split('\n')) {
-      if (line === '') continue;
-      lines.push(line);
-      for (const w of [...waiters]) if (w.pred(line)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  if (input !== undefined) child.stdin!.end(input);
-  else child.stdin!.end();
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    lines,
-    exited,
-    waitFor: (pred, ms = 30_000) =>
-      new Promise<string>((resolve, reject) => {
-        const hit = lines.find(pred);
-        if (hit !== undefined) return resolve(hit);
-        const timer = setTimeout(() => reject(new Error(`timed out; output so far:\n${lines.slice(-30).join('\n')}`)), ms);
-        waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      }),
-  };
-}
-
-async function run(script: string, args: string[], input?: string): Promise<{ code: number | null; out: string }> {
-  const p = start(script, args, input);
-  const code = await p.exited;
-  return { code, out: p.lines.join('\n') };
-}
+const start = startProc;
+const run = runProc;
 
 type Entry = { type: string; mode: number; size: number; sha?: string; mtimeMs: number; target?: string };
 

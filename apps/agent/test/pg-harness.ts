@@ -4,71 +4,17 @@
  * and an OperatorService client with the admin's mutual-TLS credentials.
  * Everything started here is stopped by `stop()` (call it in afterAll).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ServiceError } from '@grpc/grpc-js';
 import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
 
-export const COORDINATOR = fileURLToPath(new URL('../../coordinator/dist/main.js', import.meta.url));
-export const AGENT = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-export const CLI = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
 export const built = (): boolean => existsSync(COORDINATOR) && existsSync(AGENT) && existsSync(CLI);
 
-export interface Proc {
-  child: ChildProcess;
-  lines: string[];
-  waitFor(pred: (line: string) => boolean, ms?: number): Promise<string>;
-  exited: Promise<number | null>;
-}
-
-export function startProc(script: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PBK_LOG_LEVEL: 'info', ...env } });
-  const lines: string[] = [];
-  const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
-  let rest = '';
-  const onData = (buf: Buffer): void => {
-    const parts = (rest + buf.toString('utf8')).split('\n');
-    rest = parts.pop() ?? '';
-    for (const line of parts) {
-      if (line === '') continue;
-      lines.push(line);
-      for (const w of [...waiters])
-        if (w.pred(line)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
-    }
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  if (input !== undefined) child.stdin!.end(input);
-  else child.stdin!.end();
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    lines,
-    exited,
-    waitFor: (pred, ms = 30_000) =>
-      new Promise<string>((resolve, reject) => {
-        const hit = lines.find(pred);
-        if (hit !== undefined) return resolve(hit);
-        const timer = setTimeout(() => reject(new Error(`timed out; output so far:\n${lines.slice(-30).join('\n')}`)), ms);
-        waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      }),
-  };
-}
-
-export async function runProc(script: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; stdout: string }> {
-  const p = startProc(script, args, input, env);
-  const out: string[] = [];
-  p.child.stdout!.on('data', (b: Buffer) => out.push(b.toString()));
-  const code = await p.exited;
-  return { code, out: p.lines.join('\n'), stdout: out.join('') };
-}
+import { AGENT, CLI, COORDINATOR, runProc, startProc, type Proc } from './procs.js';
+export { AGENT, CLI, COORDINATOR, runProc, startProc, type Proc };
 
 export class PbkSystem {
   base = '';

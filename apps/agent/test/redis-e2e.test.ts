@@ -23,68 +23,19 @@
  *
  * Needs the built apps (coordinator, agent, cli dist): build first.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, stopAllRedis, type RedisInstance } from '@pbk/testkit';
+import { COORDINATOR, AGENT, CLI, runProc, startProc, type Proc } from './procs.js';
 
-const COORDINATOR = fileURLToPath(new URL('../../coordinator/dist/main.js', import.meta.url));
-const AGENT = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-const CLI = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
 
-interface Proc {
-  child: ChildProcess;
-  lines: string[];
-  waitFor(pred: (line: string) => boolean, ms?: number): Promise<string>;
-  exited: Promise<number | null>;
-}
-
-function start(script: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PBK_LOG_LEVEL: 'info', ...env } });
-  const lines: string[] = [];
-  const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
-  let rest = '';
-  const onData = (buf: Buffer): void => {
-    const parts = (rest + buf.toString('utf8')).split('\n');
-    rest = parts.pop() ?? '';
-    for (const line of parts) {
-      if (line === '') continue;
-      lines.push(line);
-      for (const w of [...waiters])
-        if (w.pred(line)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(line);
-        }
-    }
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  child.stdin!.end(input);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    lines,
-    exited,
-    waitFor: (pred, ms = 30_000) =>
-      new Promise<string>((resolve, reject) => {
-        const hit = lines.find(pred);
-        if (hit !== undefined) return resolve(hit);
-        const timer = setTimeout(() => reject(new Error(`timed out; output so far:\n${lines.slice(-30).join('\n')}`)), ms);
-        waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      }),
-  };
-}
-
-async function run(script: string, args: string[], input?: string): Promise<{ code: number | null; out: string }> {
-  const p = start(script, args, input);
-  const code = await p.exited;
-  return { code, out: p.lines.join('\n') };
-}
+const start = startProc;
+const run = runProc;
 
 /** Every key of every db: type, value (binary-safe) and whether it has a TTL. */
 type KeyDump = Record<string, { type: string; value: unknown; ttl: boolean }>;

@@ -6,11 +6,9 @@
  * and the checks that the coordinator's copy of the WAL has no hole: every
  * stored segment equal, byte for byte, to the server's own pg_wal file.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { v1 } from '@pbk/protocol';
 import { freePort, PG_BIN, startPgCluster, type PgCluster } from '@pbk/testkit';
 import { systemClock } from '../src/clock.js';
@@ -20,55 +18,11 @@ import { isSegmentName, parseLsn, segmentName, segmentStart, type Lsn } from '..
 import { readState } from '../src/state.js';
 import { connectAgentRpc, type AgentRpc } from '../src/wire/client.js';
 
-export const COORDINATOR = fileURLToPath(new URL('../../coordinator/dist/main.js', import.meta.url));
-export const AGENT = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 export const HOST = 'db-1';
 export const SEG_SIZE = 16 * 1024 * 1024;
 
-export interface Proc {
-  child: ChildProcess;
-  lines: string[];
-  exited: Promise<number | null>;
-  waitFor(pred: (line: string) => boolean, ms?: number): Promise<string>;
-}
-
-export function start(script: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  const lines: string[] = [];
-  const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
-  const onData = (buf: Buffer): void => {
-    for (const line of buf.toString('utf8').split('\n')) {
-      if (line === '') continue;
-      lines.push(line);
-      for (const w of [...waiters]) if (w.pred(line)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(line);
-      }
-    }
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  child.stdin!.end(input);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    lines,
-    exited,
-    waitFor: (pred, ms = 60_000) =>
-      new Promise<string>((resolve, reject) => {
-        const hit = lines.find(pred);
-        if (hit !== undefined) return resolve(hit);
-        const timer = setTimeout(() => reject(new Error(`timed out; output so far:\n${lines.slice(-30).join('\n')}`)), ms);
-        waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      }),
-  };
-}
-
-export async function runTo(script: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
-  const p = start(script, args, input, env);
-  const code = await p.exited;
-  return { code, out: p.lines.join('\n') };
-}
+import { AGENT, COORDINATOR, runProc as runTo, startProc as start, type Proc } from './procs.js';
+export { AGENT, COORDINATOR, runTo, start, type Proc };
 
 export interface WalEnv {
   base: string;
