@@ -6,7 +6,6 @@
 import type { Writable } from 'node:stream';
 import {
   BlobAssembler,
-  BlobMessageBatcher,
   MAX_IDS_PER_DOWNLOAD,
   MAX_IDS_PER_MISSING_BLOBS,
   STREAM_IDLE_TIMEOUT_MS,
@@ -15,7 +14,7 @@ import {
   writeMessage,
   type v1,
 } from '@pbk/protocol';
-import { packName, saveSnapshot, StorageError, type Snapshot, type SnapshotWithId, type SourceRef } from '@pbk/storage';
+import { saveSnapshot, type Snapshot, type SnapshotWithId, type SourceRef } from '@pbk/storage';
 import { actorOf, type AgentIdentity } from '../auth.js';
 import { CoordinatorError } from '../errors.js';
 import {
@@ -35,6 +34,7 @@ import { clientStream, serverStream, unary } from '../handlers.js';
 import type { OpenRun } from '../runs.js';
 import { snapshotById } from '../snapshot-access.js';
 import { walkTrees } from '../tree-walk.js';
+import { sendBlobs } from '../blob-download.js';
 import { beginWalRun, walHandlers } from './wal.js';
 import { Mutex } from '../util/mutex.js';
 
@@ -415,37 +415,14 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         }
       }
       const out = call as unknown as Writable;
-      const sentKeys = new Set<string>();
-      const batcher = new BlobMessageBatcher();
-      let first = true;
-      const send = async (parts: v1.BlobPart[]): Promise<void> => {
-        const keys: v1.DataKey[] = [];
-        for (const p of parts) {
-          const dekId = p.dekId as Buffer;
-          const hex = dekId.toString('hex');
-          if (sentKeys.has(hex)) continue;
-          sentKeys.add(hex);
-          const dek = await repo.keys.dek(dekId);
-          await auditor.record({ actor: actorOf(who), action: 'key.unwrap', target: hex, details: { snapshot: snap.id, purpose: 'restore' } });
-          keys.push({ id: dek.id, key: dek.key });
-        }
-        // The id-key goes on the first message: the agent checks every blob against its id with it.
-        const idKey = first ? repo.keys.master.idKey : undefined;
-        first = false;
-        await writeMessage(out, { parts, keys, ...(idKey ? { idKey } : {}) } satisfies v1.DownloadBlobsResponse, signal);
-      };
-      for (const id of ids) {
-        const entry = repo.locate(id, `snapshot ${snap.id}`);
-        const sealed = await repo.backend.get(packName(entry.packId), { offset: entry.offset, length: entry.length });
-        if (sealed.length !== entry.length) {
-          throw new StorageError('CORRUPT', `pack ${entry.packId} is truncated: blob ${id.toString('hex')} needs bytes ${entry.offset}..${entry.offset + entry.length}; run pbk verify`);
-        }
-        for (const parts of batcher.push({ id, type: entry.type === 'tree' ? 'BLOB_TYPE_TREE' : 'BLOB_TYPE_DATA', dekId: entry.dekId, rawLength: entry.rawLength, sealed })) {
-          await send(parts);
-        }
-      }
-      const last = batcher.flush();
-      if (last !== undefined) await send(last);
+      await sendBlobs(ids, {
+        repo,
+        auditor,
+        actor: actorOf(who),
+        where: `snapshot ${snap.id}`,
+        auditDetails: { snapshot: snap.id, purpose: 'restore' },
+        write: (msg) => writeMessage(out, msg satisfies v1.DownloadBlobsResponse, signal),
+      });
     }),
   };
 }

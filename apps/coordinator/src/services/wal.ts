@@ -14,14 +14,15 @@
  *     so it is the same bytes; the coordinator does not decrypt to compare.
  */
 import type { Writable } from 'node:stream';
-import { BlobMessageBatcher, writeMessage, type v1 } from '@pbk/protocol';
-import { packName, StorageError, type SourceRef } from '@pbk/storage';
+import { writeMessage, type v1 } from '@pbk/protocol';
+import type { SourceRef } from '@pbk/storage';
 import { actorOf, type AgentIdentity } from '../auth.js';
 import { isWalFileName, type WalFileRecord } from '../catalog/index.js';
 import type { ServiceContext } from '../context.js';
 import { blobId, count, kindFromWire, runIdFromWire, sourceLabel } from '../convert.js';
 import { CoordinatorError } from '../errors.js';
 import { serverStream, unary } from '../handlers.js';
+import { sendBlobs } from '../blob-download.js';
 import type { OpenRun } from '../runs.js';
 import { Mutex } from '../util/mutex.js';
 
@@ -186,35 +187,17 @@ export function walHandlers(ctx: ServiceContext): WalHandlers {
         );
       }
       const out = call as unknown as Writable;
-      const sentKeys = new Set<string>();
-      const batcher = new BlobMessageBatcher();
-      let first = true;
-      const send = async (parts: v1.BlobPart[]): Promise<void> => {
-        const keys: v1.DataKey[] = [];
-        for (const p of parts) {
-          const dekId = p.dekId as Buffer;
-          const hex = dekId.toString('hex');
-          if (sentKeys.has(hex)) continue;
-          sentKeys.add(hex);
-          const dek = await repo.keys.dek(dekId);
-          await auditor.record({ actor: actorOf(who), action: 'key.unwrap', target: hex, details: { source: label, wal: rec.fileName, purpose: 'wal-fetch' } });
-          keys.push({ id: dek.id, key: dek.key });
-        }
-        const blobs: v1.DownloadBlobsResponse = { parts, keys, ...(first ? { idKey: repo.keys.master.idKey } : {}) };
-        await writeMessage(out, { ...(first ? { file: walFileToWire(rec) } : {}), blobs } satisfies v1.GetWalResponse, signal);
-        first = false;
-      };
-      for (const hex of rec.content) {
-        const id = Buffer.from(hex, 'hex');
-        const entry = repo.locate(id, `WAL file ${rec.fileName} of ${label}`);
-        const sealed = await repo.backend.get(packName(entry.packId), { offset: entry.offset, length: entry.length });
-        if (sealed.length !== entry.length) {
-          throw new StorageError('CORRUPT', `pack ${entry.packId} is truncated: blob ${hex} of WAL file ${rec.fileName} needs bytes ${entry.offset}..${entry.offset + entry.length}; run pbk verify`);
-        }
-        for (const parts of batcher.push({ id, type: 'BLOB_TYPE_DATA', dekId: entry.dekId, rawLength: entry.rawLength, sealed })) await send(parts);
-      }
-      const last = batcher.flush();
-      if (last !== undefined || first) await send(last ?? []);
+      await sendBlobs(
+        rec.content.map((hex) => Buffer.from(hex, 'hex')),
+        {
+          repo,
+          auditor,
+          actor: actorOf(who),
+          where: `WAL file ${rec.fileName} of ${label}`,
+          auditDetails: { source: label, wal: rec.fileName, purpose: 'wal-fetch' },
+          write: (blobs, first) => writeMessage(out, { ...(first ? { file: walFileToWire(rec) } : {}), blobs } satisfies v1.GetWalResponse, signal),
+        },
+      );
     }),
   };
 }
