@@ -9,6 +9,7 @@
 # files:   the same data through pbk-agent -> gRPC -> pbk-coordinator (bench/src/files-bench.ts).
 # redis:   a redis-server with N keys dumped (BGSAVE) through pbk-agent -> pbk-coordinator (bench/src/redis-bench.ts).
 # postgres: base backups, PITR restore (RTO), logical dump/restore, RPO; pgBackRest side by side (bench/src/postgres-bench.ts).
+# stream:  storeStream alone (base backups, RDB dumps, WAL) on generated in-memory data (bench/src/stream-bench.ts).
 # postgres-rpo: commit a row, time until the coordinator lists its WAL durable, p50/p99 (bench/src/postgres-rpo.ts).
 # BENCH_SKIP_BUILD=1 skips the build (use what is in */dist).
 set -euo pipefail
@@ -40,6 +41,11 @@ case "$what" in
     shift
     build
     exec node bench/dist/redis-bench.js "$@"
+    ;;
+  stream)
+    shift
+    build
+    exec node bench/dist/stream-bench.js "$@"
     ;;
   postgres-rpo)
     shift

@@ -8,7 +8,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 # binary -> Debian package, for what the test suite starts for real.
-required=("zstd:zstd" "/usr/lib/postgresql/15/bin/pg_receivewal:postgresql-15" "redis-server:redis-server" "redis-check-rdb:redis-tools")
+required=("zstd:zstd" "/usr/lib/postgresql/15/bin/pg_receivewal:postgresql-15" "redis-server:redis-server" "redis-check-rdb:redis-tools" "mosquitto:mosquitto")
 missing=()
 for pair in "${required[@]}"; do
   bin=${pair%%:*}; pkg=${pair#*:}

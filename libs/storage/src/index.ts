@@ -50,6 +50,8 @@ export {
   archiveDirectory,
   backupDirectory,
   storeStream,
+  SealPool,
+  defaultSealWorkers,
   TreeBuilder,
   type ArchiveOptions,
   type ArchiveContext,
@@ -57,6 +59,7 @@ export {
   type BackupDirectoryOptions,
   type StreamContext,
   type StoredStream,
+  type SealPoolOptions,
   type EntryMeta,
 } from './archiver/index.js';
 export { restoreSnapshot, type RestoreOptions, type RestoreStats } from './restore/index.js';

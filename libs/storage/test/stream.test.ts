@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { storeStream, TreeBuilder } from '../src/archiver/index.js';
+import { SealPool, storeStream, TreeBuilder, type StreamContext } from '../src/archiver/index.js';
+import { openChunk } from '../src/blob/index.js';
+import type { SealedBlob } from '../src/pack/index.js';
+import type { BlobSink } from '../src/snapshot/index.js';
 import { StorageError, UnsafePathError } from '../src/errors.js';
 import { restoreSnapshot } from '../src/restore/index.js';
 import { saveSnapshot, loadSnapshot } from '../src/snapshot/index.js';
@@ -12,8 +15,90 @@ import { useRepoFixture } from './helpers.js';
 const source = { host: 'test-host', kind: 'postgres' as const, name: 'db' };
 const META = { mode: 0o640, uid: 0, gid: 0, mtimeNs: '1700000000000000000' };
 
-async function* pieces(data: Buffer, size: number): AsyncGenerator<Buffer> {
-  for (let i = 0; i < data.length; i += size) yield Buffer.from(data.subarray(i, i + size));
+async function* pieces(data: Buffer, size: number, afterEach?: (done: number) => void): AsyncGenerator<Buffer> {
+  for (let i = 0; i < data.length; i += size) {
+    yield Buffer.from(data.subarray(i, i + size));
+    afterEach?.(i + size);
+  }
+}
+
+/** Half random, half repetitive text: chunks of every size TEST_CHUNKER cuts, some compressible. */
+function mixedData(bytes: number): Buffer {
+  const text = Buffer.from('2024-01-01 12:00:00 LOG:  checkpoint complete: wrote 42 buffers\n'.repeat(Math.ceil(bytes / 128)));
+  const parts: Buffer[] = [];
+  for (let at = 0, i = 0; at < bytes; i++) {
+    const n = Math.min(bytes - at, 20_000 + ((i * 7919) % 50_000));
+    parts.push(i % 2 === 0 ? randomBytes(n) : text.subarray(at % 1000, (at % 1000) + n));
+    at += n;
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Wraps a sink and checks the claim contract: every id the stream was told to
+ * upload is afterwards either added or released. `failClaimAt` makes that call
+ * of claimMissing fail; claims answer after `delayMs`, like a gRPC round trip.
+ */
+function auditedSink(inner: BlobSink, opts: { failClaimAt?: number; delayMs?: number } = {}) {
+  const claimed = new Set<string>();
+  const added = new Set<string>();
+  const released = new Set<string>();
+  let calls = 0;
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  let maxWorkers = 0;
+  const sink: BlobSink = {
+    async claimMissing(ids) {
+      const call = ++calls;
+      concurrent++;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      try {
+        await new Promise((r) => setTimeout(r, opts.delayMs ?? 1));
+        if (call === opts.failClaimAt) throw new Error('the coordinator went away');
+        const need = await inner.claimMissing(ids);
+        ids.forEach((id, i) => need[i] && claimed.add(id.toString('hex')));
+        return need;
+      } finally {
+        concurrent--;
+      }
+    },
+    async addBlob(blob) {
+      maxWorkers = Math.max(maxWorkers, SealPool.running);
+      added.add(blob.id.toString('hex'));
+      await inner.addBlob(blob);
+    },
+    releaseClaims(ids) {
+      for (const id of ids) released.add(id.toString('hex'));
+      inner.releaseClaims?.(ids);
+    },
+  };
+  return {
+    sink,
+    get maxConcurrent() {
+      return maxConcurrent;
+    },
+    get maxWorkers() {
+      return maxWorkers;
+    },
+    check(): void {
+      for (const id of claimed) expect(added.has(id) !== released.has(id), `claimed ${id} must be added or released, once`).toBe(true);
+      for (const id of added) expect(claimed.has(id)).toBe(true);
+    },
+  };
+}
+
+/** A sink that lacks everything and keeps what it is given. */
+function memorySink(): BlobSink & { blobs: SealedBlob[]; maxWorkers: number } {
+  const sink = {
+    blobs: [] as SealedBlob[],
+    maxWorkers: 0,
+    claimMissing: (ids: readonly Buffer[]) => ids.map(() => true),
+    addBlob: async (b: SealedBlob) => {
+      sink.maxWorkers = Math.max(sink.maxWorkers, SealPool.running);
+      sink.blobs.push(b);
+    },
+  };
+  return sink;
 }
 
 describe('streams into the repository', () => {
@@ -64,5 +149,99 @@ describe('streams into the repository', () => {
     const controller = new AbortController();
     controller.abort(new Error('stop now'));
     await expect(storeStream({ sink: repo, dek, idKey: repo.keys.master.idKey, chunker: repo.chunkerOptions, signal: controller.signal }, pieces(randomBytes(1000), 100))).rejects.toThrow('stop now');
+  });
+
+  it('ids and seals in workers exactly what the single-thread path does, in the same order', async () => {
+    const { repo } = fx.t;
+    const dek = await repo.keys.newDek();
+    // Past the size at which a stream starts its own workers (OWN_POOL_AFTER_BYTES, 32 MiB).
+    const data = mixedData(36 * 1024 * 1024);
+    const base = { dek, idKey: repo.keys.master.idKey, chunker: repo.chunkerOptions, claimBatchBytes: 1024 * 1024 };
+    const one = memorySink();
+    const inline = await storeStream({ ...base, sink: one, workers: 0 }, pieces(data, 256 * 1024));
+    expect(one.maxWorkers).toBe(0);
+    const two = memorySink();
+    const parallel = await storeStream({ ...base, sink: two, workers: 2 }, pieces(data, 256 * 1024));
+    expect(two.maxWorkers).toBe(2);
+    expect(SealPool.running).toBe(0);
+    expect(parallel.content).toEqual(inline.content);
+    expect(parallel.size).toBe(data.length);
+    expect(parallel.blobsNew).toBe(inline.blobsNew);
+    expect(parallel.bytesNewStored).toBe(inline.bytesNewStored); // zstd is deterministic; nonces differ, lengths do not
+    expect(two.blobs.map((b) => b.id.toString('hex'))).toEqual(one.blobs.map((b) => b.id.toString('hex')));
+    const restored = Buffer.concat(two.blobs.map((b) => openChunk(dek, repo.keys.master.idKey, b.id, b.sealed, b.rawLength)));
+    expect(restored.equals(data)).toBe(true); // every chunk is new and unique in random-heavy data
+
+    // A caller's pool: every batch of 1 MiB or more goes through it, from the first.
+    const pool = new SealPool({ dek, idKey: repo.keys.master.idKey, workers: 2 });
+    try {
+      const three = memorySink();
+      const pooled = await storeStream({ ...base, sink: three, pool }, pieces(data.subarray(0, 4 * 1024 * 1024), 256 * 1024));
+      expect(pooled.content.slice(0, -1)).toEqual(inline.content.slice(0, pooled.content.length - 1));
+      expect(pool.pending).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('reuses a caller-owned seal pool across streams and leaves it running and idle', async () => {
+    const { repo } = fx.t;
+    const dek = await repo.keys.newDek();
+    const pool = new SealPool({ dek, idKey: repo.keys.master.idKey, workers: 2 });
+    try {
+      const ctx: StreamContext = { sink: repo, dek, idKey: repo.keys.master.idKey, chunker: repo.chunkerOptions, pool, claimBatchBytes: 1024 * 1024 };
+      const datas = [mixedData(3_000_000), mixedData(700_000), Buffer.from('tiny'), mixedData(2_500_000)];
+      const stored = [];
+      for (const d of datas) stored.push(await storeStream(ctx, pieces(d, 65536)));
+      expect(SealPool.running).toBe(2);
+      expect(pool.pending).toBe(0);
+      expect(stored.map((s) => s.size)).toEqual(datas.map((d) => d.length));
+      await repo.flush();
+      expect((await verifyRepository(repo, { readDataPercent: 100 })).ok).toBe(true);
+      const other = await repo.keys.newDek();
+      await expect(storeStream({ ...ctx, dek: other }, pieces(datas[0]!, 65536))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(storeStream({ ...ctx, idKey: randomBytes(32) }, pieces(datas[0]!, 65536))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    } finally {
+      await pool.close();
+    }
+    expect(SealPool.running).toBe(0);
+  });
+
+  it('rejects an abort mid-stream, with claims settled and no worker left running', async () => {
+    const { repo } = fx.t;
+    const dek = await repo.keys.newDek();
+    const controller = new AbortController();
+    const audit = auditedSink(repo, { delayMs: 2 });
+    const data = mixedData(40 * 1024 * 1024);
+    // Aborted once the stream's own workers run (they start at 32 MiB).
+    const input = pieces(data, 256 * 1024, (done) => done >= 36 * 1024 * 1024 && controller.abort(new Error('stop now')));
+    const ctx = { sink: audit.sink, dek, idKey: repo.keys.master.idKey, chunker: repo.chunkerOptions, claimBatchBytes: 1024 * 1024, workers: 2, signal: controller.signal };
+    await expect(storeStream(ctx, input)).rejects.toThrow('stop now');
+    expect(audit.maxWorkers).toBe(2);
+    expect(SealPool.running).toBe(0);
+    audit.check();
+    await repo.flush();
+  });
+
+  it('rejects cleanly when a claim fails while other batches are in flight', async () => {
+    const { repo } = fx.t;
+    const dek = await repo.keys.newDek();
+    const pool = new SealPool({ dek, idKey: repo.keys.master.idKey, workers: 2 });
+    try {
+      const audit = auditedSink(repo, { failClaimAt: 4, delayMs: 5 });
+      const ctx = { sink: audit.sink, dek, idKey: repo.keys.master.idKey, chunker: repo.chunkerOptions, claimBatchBytes: 1024 * 1024, pool };
+      await expect(storeStream(ctx, pieces(mixedData(8 * 1024 * 1024), 64 * 1024))).rejects.toThrow('the coordinator went away');
+      expect(audit.maxConcurrent).toBe(2); // claims overlapped, and never more than two batches at once
+      expect(pool.pending).toBe(0);
+      audit.check();
+      // The pool and the repository are still usable: a later stream stores it all.
+      const again = await storeStream({ ...ctx, sink: repo }, pieces(mixedData(3 * 1024 * 1024), 64 * 1024));
+      expect(again.size).toBe(3 * 1024 * 1024);
+      await repo.flush();
+      expect((await verifyRepository(repo, { readDataPercent: 100 })).ok).toBe(true);
+    } finally {
+      await pool.close();
+    }
+    expect(SealPool.running).toBe(0);
   });
 });

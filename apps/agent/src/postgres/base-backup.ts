@@ -12,7 +12,7 @@
  * finished), since point-in-time recovery needs base.stop <= target.
  */
 import { spawn } from 'node:child_process';
-import { storeStream, TreeBuilder, type EntryMeta } from '@pbk/storage';
+import { SealPool, storeStream, TreeBuilder, type EntryMeta } from '@pbk/storage';
 import type { Produced, ProduceContext } from '../backup/run.js';
 import type { Clock } from '../clock.js';
 import type { PostgresSourceConfig } from '../config/postgres.js';
@@ -96,7 +96,9 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   const builder = new TreeBuilder({ mode: 0o700, uid: 0, gid: 0, mtimeNs: String(BigInt(started) * 1_000_000n) });
   const remembered = new Map<string, string>();
   let bytesRead = 0;
-  const sctx = { sink: ctx.sink, dek: ctx.dek, idKey: ctx.idKey, chunker: ctx.chunker, signal: ctx.signal, claimBatchBytes: CLAIM_BATCH_BYTES, ...(ctx.zstdLevel !== undefined ? { zstdLevel: ctx.zstdLevel } : {}) };
+  // One pool of threads that id and seal chunks for every member (hundreds of them): started once, closed below.
+  const pool = new SealPool({ dek: ctx.dek, idKey: ctx.idKey, ...(ctx.zstdLevel !== undefined ? { zstdLevel: ctx.zstdLevel } : {}) });
+  const sctx = { sink: ctx.sink, dek: ctx.dek, idKey: ctx.idKey, chunker: ctx.chunker, signal: ctx.signal, claimBatchBytes: CLAIM_BATCH_BYTES, pool };
   try {
     for await (const { entry, content } of readTar(child.stdout)) {
       const meta: EntryMeta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: String(BigInt(Math.round(entry.mtime * 1000)) * 1_000_000n) };
@@ -139,6 +141,7 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
     throw err;
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
+    await pool.close();
   }
   const code = await exited;
   if (code !== 0) throw classifyFailure('pg_basebackup', code, stderr.toString() || `exit ${code}`, cfg.connection, cfg.name);

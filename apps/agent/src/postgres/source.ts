@@ -64,7 +64,9 @@ export class PostgresSource implements AgentSource {
   ) {
     this.log = deps.log.child({ source: config.name, kind: 'postgres' });
     const source: v1.SourceRef = { host: deps.host, kind: 'SOURCE_KIND_POSTGRES', name: config.name };
-    const waitWal = wal ? (lsn: string, ms: number) => wal.waitDurable(lsn, ms) : undefined;
+    // Only the stream makes WAL durable on its own; with wal.enabled false (archive_command via
+    // wal-push only) the segments arrive when PostgreSQL archives them, so there is nothing to wait for here.
+    const waitWal = wal && config.wal.enabled ? (lsn: string, ms: number) => wal.waitDurable(lsn, ms) : undefined;
     const make = (variant: BackupVariant) =>
       new RunQueue<BackupModeName, v1.SnapshotInfo__Output, v1.Progress>(async (batch) => {
         try {

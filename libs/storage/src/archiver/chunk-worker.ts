@@ -2,7 +2,9 @@
  * Worker thread: reads files, cuts them into chunks, computes keyed ids, asks
  * the main thread which ids are missing, and compresses + seals only those.
  * Both cores do the CPU work (chunking, HMAC, zstd, AES-GCM); the main thread
- * only assembles packs and writes them.
+ * only assembles packs and writes them. The same worker also serves
+ * SealPool for streams ('id': one chunk's id; 'seal': one chunk the main
+ * thread has claimed).
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -26,8 +28,30 @@ const READ_ATTEMPTS = 3;
 const replies = new Map<number, (m: ToWorker) => void>();
 port.on('message', (m: ToWorker) => {
   if (m.op === 'files') void runTask(m.taskId, m.files);
+  else if (m.op === 'seal') sealOne(m.taskId, m.id, m.chunk);
+  else if (m.op === 'id') idOne(m.taskId, m.chunk);
   else replies.get(m.taskId)?.(m);
 });
+
+/** A SealPool job (storeStream): the keyed id of one chunk the main thread cut. */
+function idOne(taskId: number, chunk: Uint8Array): void {
+  try {
+    port.postMessage({ op: 'ided', taskId, id: new Uint8Array(keyedId(idKey, asBuffer(chunk))) } satisfies FromWorker);
+  } catch (err) {
+    port.postMessage({ op: 'fatal', taskId, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
+  }
+}
+
+/** A SealPool job (storeStream): the main thread chunked and claimed; this compresses and encrypts. */
+function sealOne(taskId: number, id: Uint8Array, chunk: Uint8Array): void {
+  try {
+    const b = sealChunk(dek, 'data', asBuffer(id), asBuffer(chunk), init.zstdLevel);
+    const owns = b.sealed.byteOffset === 0 && b.sealed.byteLength === b.sealed.buffer.byteLength;
+    port.postMessage({ op: 'sealed', taskId, sealed: b.sealed } satisfies FromWorker, owns ? [b.sealed.buffer as ArrayBuffer] : []);
+  } catch (err) {
+    port.postMessage({ op: 'fatal', taskId, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
+  }
+}
 
 function ask(msg: FromWorker & { taskId: number }, transfer: ArrayBuffer[] = []): Promise<ToWorker> {
   return new Promise((resolve) => {

@@ -1,4 +1,5 @@
 export { archiveDirectory, backupDirectory, type ArchiveOptions, type ArchiveContext, type ArchiveResult, type BackupDirectoryOptions } from './archiver.js';
 export { ChunkWorkerPool, type PoolStats } from './worker-pool.js';
 export { type FileJob, type FileResult, type WorkerInit } from './messages.js';
+export { SealPool, defaultSealWorkers, type SealPoolOptions } from './seal-pool.js';
 export { storeStream, TreeBuilder, type StreamContext, type StoredStream, type EntryMeta } from './stream.js';

@@ -18,6 +18,10 @@ export interface FileJob {
 
 export type ToWorker =
   | { op: 'files'; taskId: number; files: FileJob[] }
+  /** Seal one chunk (SealPool, for storeStream): `chunk` is a copy the worker owns (transferred). */
+  | { op: 'seal'; taskId: number; id: Uint8Array; chunk: Uint8Array }
+  /** Compute one chunk's keyed id (SealPool, for storeStream): `chunk` as for 'seal'. */
+  | { op: 'id'; taskId: number; chunk: Uint8Array }
   | { op: 'need'; taskId: number; need: boolean[] }
   | { op: 'ack'; taskId: number };
 
@@ -36,6 +40,10 @@ export type FromWorker =
   | { op: 'ids'; taskId: number; ids: Uint8Array[] }
   | { op: 'blobs'; taskId: number; blobs: { id: Uint8Array; sealed: Uint8Array; rawLength: number }[] }
   | { op: 'done'; taskId: number; results: FileResult[]; bytesRead: number }
+  /** The answer to 'seal': the sealed bytes of that chunk (a 'fatal' with the same taskId if sealing threw). */
+  | { op: 'sealed'; taskId: number; sealed: Uint8Array }
+  /** The answer to 'id'. */
+  | { op: 'ided'; taskId: number; id: Uint8Array }
   | { op: 'fatal'; taskId: number; message: string };
 
 export function asBuffer(u: Uint8Array): Buffer {

@@ -2,7 +2,8 @@
  * Archiving data that arrives as streams rather than as a directory on disk:
  * a pg_basebackup tar stream, an RDB file being read, a WAL segment as it
  * grows. `storeStream` turns bytes into content-defined chunks, ids, claims
- * and sealed blobs in the sink (what the chunk workers do for files);
+ * and sealed blobs in the sink (what the chunk workers do for files; here
+ * this thread cuts chunks and a SealPool ids and seals on the other cores);
  * `TreeBuilder` collects entries by path, in any order, and saves the nested
  * trees bottom-up so a snapshot of streamed data restores like any other.
  */
@@ -13,6 +14,7 @@ import { Chunker, type ChunkerOptions } from '../chunker/index.js';
 import { DEFAULT_ZSTD_LEVEL } from '../compress/zstd.js';
 import { CancelledError, StorageError } from '../errors.js';
 import { checkEntryName, compareNames, saveTree, type BlobSink, type TreeEntry } from '../snapshot/index.js';
+import { defaultSealWorkers, SealPool } from './seal-pool.js';
 
 export interface StreamContext {
   sink: BlobSink;
@@ -26,8 +28,24 @@ export interface StreamContext {
    * CLAIM_BATCH_BYTES. A long stream read from a fast source (a pg_basebackup
    * of a whole cluster) spends most of its time waiting on round trips at 4
    * MiB; larger batches trade memory (one batch of plaintext) for fewer waits.
+   * Up to MAX_BATCHES_IN_FLIGHT batches wait for claims and seals while the
+   * next fills, so a stream holds at most three batches of plaintext.
    */
   claimBatchBytes?: number;
+  /**
+   * Threads that compute chunk ids and compress and encrypt new chunks while
+   * this one cuts the next input; default defaultSealWorkers() (2, or 1 on a
+   * single core); 0 does everything on this thread. Started once the stream
+   * has read OWN_POOL_AFTER_BYTES, stopped before storeStream returns.
+   * Ignored when `pool` is set.
+   */
+  workers?: number;
+  /**
+   * A seal pool the caller owns (started once for many streams, closed by the
+   * caller). Its id-key and DEK (and zstd level, when `zstdLevel` is set)
+   * must be this context's.
+   */
+  pool?: SealPool;
 }
 
 export interface StoredStream {
@@ -41,64 +59,174 @@ export interface StoredStream {
 
 /** Chunks of one push are claimed together: one MissingBlobs round trip per ~this many bytes. */
 const CLAIM_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Batches being claimed, sealed and added while the next one fills: two let
+ * one batch's claim round trip overlap the other's sealing and the chunking
+ * of the input, and bound memory to three batches.
+ */
+const MAX_BATCHES_IN_FLIGHT = 2;
+/**
+ * A batch below this is ided and sealed on this thread: two worker round
+ * trips cost more than the work (a small file in a base backup, the last bit
+ * of a stream), and storeStream calls are awaited one after the other.
+ */
+const POOL_MIN_BATCH_BYTES = 1024 * 1024;
+/**
+ * A stream without a caller's pool starts its own once it has read this much:
+ * starting and stopping two workers costs about 70 ms, which ids and seals in
+ * parallel win back only over tens of MiB. Smaller streams (a table of a
+ * logical dump) stay on this thread.
+ */
+const OWN_POOL_AFTER_BYTES = 32 * 1024 * 1024;
 
 /**
- * Stores a byte stream as chunks. Backpressure is natural: the next input is
- * pulled only after the previous batch is claimed and handed to the sink.
+ * Stores a byte stream as chunks. Chunking runs on this thread; each full
+ * batch is then ided (in a SealPool), claimed (one sink round trip), sealed
+ * (in the pool) and added to the sink in the background, at most
+ * MAX_BATCHES_IN_FLIGHT at once: that bounds memory and is the backpressure
+ * on the input. Batches take their claims in stream order, blobs reach the
+ * sink in stream order (as they would one batch at a time) and `content` is
+ * in stream order. Small batches stay on this thread (POOL_MIN_BATCH_BYTES).
+ * On failure or abort the batches in flight settle first (their unsent
+ * claims are released), so nothing of the stream runs after storeStream
+ * rejects.
  */
 export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8Array>): Promise<StoredStream> {
   const chunker = new Chunker(ctx.chunker);
-  const level = ctx.zstdLevel ?? DEFAULT_ZSTD_LEVEL;
+  const level = ctx.pool?.zstdLevel ?? ctx.zstdLevel ?? DEFAULT_ZSTD_LEVEL;
+  if (ctx.pool !== undefined) checkPool(ctx.pool, ctx);
+  const workers = ctx.workers ?? defaultSealWorkers();
+  if (!Number.isInteger(workers) || workers < 0) throw new StorageError('INVALID_ARGUMENT', `storeStream: workers must be a whole number >= 0, got ${workers}`);
+  const batchLimit = ctx.claimBatchBytes ?? CLAIM_BATCH_BYTES;
+  let own: SealPool | undefined;
+  /** The pool a batch of `bytes` uses, if any. */
+  const poolFor = (bytes: number): SealPool | undefined => {
+    if (bytes < POOL_MIN_BATCH_BYTES) return undefined;
+    if (ctx.pool !== undefined) return ctx.pool;
+    if (workers === 0 || (own === undefined && out.size < OWN_POOL_AFTER_BYTES)) return undefined;
+    return (own ??= new SealPool({ dek: ctx.dek, idKey: ctx.idKey, zstdLevel: level, workers }));
+  };
+
   const out: StoredStream = { content: [], size: 0, blobsNew: 0, bytesNewStored: 0 };
   let batch: Buffer[] = [];
   let batchBytes = 0;
   /** Ids claimed by this stream: a repeat inside it (zero pages) is stored once. */
   const mine = new Set<string>();
+  const inFlight: Promise<void>[] = [];
+  /** The last batch started: the next takes its claims after this one's, and adds its blobs after this one's are added. */
+  let previous: { claimed: Promise<void>; done: Promise<void> } = { claimed: Promise.resolve(), done: Promise.resolve() };
+  let failure: { err: unknown } | undefined;
+
+  const store = async (chunks: Buffer[], pool: SealPool | undefined, idsFrom: Promise<Buffer>[], after: typeof previous, claimedNow: () => void): Promise<void> => {
+    const ids = await settleAll(idsFrom);
+    await after.claimed;
+    // In stream order, one batch after the other: `content`, and which batch asks for an id repeated in the stream.
+    const askAt: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const hex = ids[i]!.toString('hex');
+      out.content.push(hex);
+      if (!mine.has(hex)) {
+        mine.add(hex);
+        askAt.push(i);
+      }
+    }
+    const ask = askAt.map((i) => ids[i]!);
+    // The claim is asked for before the next batch asks: a repeat asked for later is answered "present".
+    const asked = ask.length > 0 ? ctx.sink.claimMissing(ask) : [];
+    claimedNow();
+    const need = await asked;
+    const claimed = askAt.filter((_, j) => need[j]);
+    let added = 0;
+    try {
+      throwIfAborted(ctx.signal);
+      // async: a throw becomes this chunk's rejection, and settleAll waits for the others.
+      const sealing = claimed.map(async (i) => (pool !== undefined ? pool.seal(ids[i]!, chunks[i]!) : sealChunk(ctx.dek, 'data', ids[i]!, chunks[i]!, level)));
+      const blobs = await settleAll(sealing);
+      await after.done;
+      for (const blob of blobs) {
+        throwIfAborted(ctx.signal);
+        await ctx.sink.addBlob(blob);
+        added++;
+        out.blobsNew++;
+        out.bytesNewStored += blob.sealed.length;
+      }
+    } catch (err) {
+      if (added < claimed.length) ctx.sink.releaseClaims?.(claimed.slice(added).map((i) => ids[i]!));
+      throw err;
+    }
+  };
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const chunks = batch;
+    const bytes = batchBytes;
     batch = [];
     batchBytes = 0;
-    const ids = chunks.map((c) => keyedId(ctx.idKey, c));
-    const hex = ids.map((id) => id.toString('hex'));
-    const ask: Buffer[] = [];
-    const askAt: number[] = [];
-    ids.forEach((id, i) => {
-      if (!mine.has(hex[i]!)) {
-        mine.add(hex[i]!);
-        ask.push(id);
-        askAt.push(i);
-      }
-    });
-    const need = ask.length > 0 ? await ctx.sink.claimMissing(ask) : [];
-    for (let j = 0; j < ask.length; j++) {
-      if (!need[j]) continue;
-      const i = askAt[j]!;
-      throwIfAborted(ctx.signal);
-      const blob = sealChunk(ctx.dek, 'data', ids[i]!, chunks[i]!, level);
-      await ctx.sink.addBlob(blob);
-      out.blobsNew++;
-      out.bytesNewStored += blob.sealed.length;
-    }
-    out.content.push(...hex);
+    const pool = poolFor(bytes);
+    // async: a throw becomes this chunk's rejection, and store() waits for the others.
+    const ids = chunks.map(async (c) => (pool !== undefined ? pool.id(c) : keyedId(ctx.idKey, c)));
+    for (const p of ids) p.catch(() => undefined); // store() awaits them all, unless waiting for room below fails first
+    // Room for this batch first: at most MAX_BATCHES_IN_FLIGHT in flight, and this thread cut the batch meanwhile.
+    while (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await inFlight[0];
+    let claimedNow!: () => void;
+    const claimed = new Promise<void>((resolve) => (claimedNow = resolve));
+    const job = store(chunks, pool, ids, previous, claimedNow);
+    // A batch that fails before its claim lets the next stop waiting for it (that one then fails on `claimed`).
+    const claimedOrFailed = Promise.race([claimed, job]);
+    claimedOrFailed.catch(() => undefined); // awaited by the next batch, if there is one
+    previous = { claimed: claimedOrFailed, done: job };
+    inFlight.push(job);
+    // Seen by the input loop at its next piece; awaited (and thrown) below or in the catch.
+    job.then(
+      () => inFlight.splice(inFlight.indexOf(job), 1),
+      (err: unknown) => {
+        failure ??= { err };
+      },
+    );
   };
 
-  for await (const piece of input) {
-    throwIfAborted(ctx.signal);
-    if (piece.length === 0) continue;
-    out.size += piece.length;
-    // The chunker may keep views of `piece`: callers hand over fresh buffers (stream 'data' events are).
-    for (const c of chunker.push(piece)) {
-      batch.push(c);
-      batchBytes += c.length;
+  try {
+    for await (const piece of input) {
+      if (failure) throw failure.err;
+      throwIfAborted(ctx.signal);
+      if (piece.length === 0) continue;
+      out.size += piece.length;
+      // The chunker may keep views of `piece`: callers hand over fresh buffers (stream 'data' events are).
+      for (const c of chunker.push(piece)) {
+        batch.push(c);
+        batchBytes += c.length;
+      }
+      if (batchBytes >= batchLimit) await flush();
     }
-    if (batchBytes >= (ctx.claimBatchBytes ?? CLAIM_BATCH_BYTES)) await flush();
+    const last = chunker.finish();
+    if (last) {
+      batch.push(last);
+      batchBytes += last.length;
+    }
+    await flush();
+    await Promise.all(inFlight);
+    return out;
+  } catch (err) {
+    // Nothing of this stream may still run once it rejects: let every batch settle (each releases its own claims).
+    await Promise.allSettled(inFlight);
+    throw failure?.err ?? err;
+  } finally {
+    await own?.close();
   }
-  const last = chunker.finish();
-  if (last) batch.push(last);
-  await flush();
-  return out;
+}
+
+/** Like Promise.all, but waits for every promise to settle before rejecting with the first failure. */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+function checkPool(pool: SealPool, ctx: StreamContext): void {
+  if (!pool.hasIdKey(ctx.idKey)) throw new StorageError('INVALID_ARGUMENT', 'storeStream: the seal pool holds another id-key than the stream');
+  if (!pool.dekId.equals(ctx.dek.id)) throw new StorageError('INVALID_ARGUMENT', `storeStream: the seal pool holds DEK ${pool.dekId.toString('hex')}, the stream uses ${ctx.dek.id.toString('hex')}`);
+  if (ctx.zstdLevel !== undefined && ctx.zstdLevel !== pool.zstdLevel) throw new StorageError('INVALID_ARGUMENT', `storeStream: the seal pool compresses at zstd level ${pool.zstdLevel}, the stream asks for ${ctx.zstdLevel}`);
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -131,6 +131,9 @@ export class ChunkWorkerPool {
           this.dispatch();
           break;
         }
+        case 'sealed':
+        case 'ided':
+          break; // SealPool's answers; this pool never asks for them
         case 'fatal':
           this.fail(slot, new Error(`chunk worker failed: ${m.message}`));
           break;
@@ -156,7 +159,7 @@ export class ChunkWorkerPool {
  * From dist the worker is plain JS. From src (vitest) it is TypeScript: a tiny
  * bootstrap registers tsx's loader inside the worker thread, then imports it.
  */
-function startWorker(init: WorkerInit): Worker {
+export function startWorker(init: WorkerInit): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData: init });
   const url = new URL('./chunk-worker.ts', import.meta.url).href;
   const bootstrap = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url)}); });`;

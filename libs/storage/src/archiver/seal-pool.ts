@@ -1,0 +1,176 @@
+/**
+ * Worker threads that id, compress and encrypt chunks for storeStream: the
+ * main thread cuts chunks and claims them (in stream order), the pool
+ * computes their keyed ids and seals what the sink lacks on the other cores.
+ * The workers are the chunk workers (chunk-worker.ts) answering two more ops,
+ * 'id' and 'seal'; a pool holds one id-key, one DEK and one zstd level, so one
+ * pool serves every stream of a run (a base backup stores hundreds of tar
+ * members: starting threads per member would cost more than it saves).
+ */
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import type { Dek } from '@pbk/crypto';
+import { DEFAULT_CHUNKER_OPTIONS } from '../chunker/index.js';
+import { DEFAULT_ZSTD_LEVEL } from '../compress/zstd.js';
+import { CancelledError, StorageError } from '../errors.js';
+import type { SealedBlob } from '../pack/index.js';
+import { asBuffer, type FromWorker, type ToWorker } from './messages.js';
+import { startWorker } from './worker-pool.js';
+
+export interface SealPoolOptions {
+  dek: Dek;
+  /** The repository's id-key: ids computed in the pool are keyedId(idKey, chunk). */
+  idKey: Buffer;
+  /** Default DEFAULT_ZSTD_LEVEL, as storeStream's. */
+  zstdLevel?: number;
+  /** Worker threads; default defaultSealWorkers(). */
+  workers?: number;
+}
+
+/**
+ * Two workers, or one on a single core. Two keep both cores busy while the
+ * main thread cuts chunks (less work per byte than ids and sealing); more
+ * would only queue behind each other on the 2-core hosts we size for.
+ */
+export function defaultSealWorkers(): number {
+  return availableParallelism() > 1 ? 2 : 1;
+}
+
+/** Jobs sent to one worker at once: the next is already there when one finishes, so a worker never idles on a round trip. */
+const JOBS_PER_WORKER = 2;
+
+type Job =
+  | { op: 'seal'; id: Buffer; chunk: Buffer; resolve: (b: SealedBlob) => void; reject: (e: unknown) => void }
+  | { op: 'id'; chunk: Buffer; resolve: (id: Buffer) => void; reject: (e: unknown) => void };
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+/** Workers of every SealPool in the process that have not exited (tests check that none is left behind). */
+const live = new Set<Worker>();
+
+export class SealPool {
+  /** Seal workers started and not yet exited, process-wide. */
+  static get running(): number {
+    return live.size;
+  }
+
+  readonly dekId: Buffer;
+  readonly zstdLevel: number;
+  private readonly idKey: Buffer;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextJob = 1;
+  private failed: unknown;
+  private closed = false;
+
+  constructor(options: SealPoolOptions) {
+    this.dekId = Buffer.from(options.dek.id);
+    this.zstdLevel = options.zstdLevel ?? DEFAULT_ZSTD_LEVEL;
+    this.idKey = Buffer.from(options.idKey);
+    const count = Math.max(1, options.workers ?? defaultSealWorkers());
+    // These workers never cut chunks: they get the default chunker.
+    const init = { chunker: DEFAULT_CHUNKER_OPTIONS, idKey: options.idKey, dekId: options.dek.id, dekKey: options.dek.key, zstdLevel: this.zstdLevel };
+    for (let i = 0; i < count; i++) {
+      const worker = startWorker(init);
+      live.add(worker);
+      const slot: Slot = { worker, jobs: new Map() };
+      worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+      worker.on('error', (err) => this.fail(new StorageError('INTERNAL', `seal worker failed: ${err.message}`, { cause: err })));
+      worker.on('exit', (code) => {
+        live.delete(worker);
+        if (!this.closed) this.fail(new StorageError('INTERNAL', `seal worker exited with code ${code}`));
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  /** Jobs queued or being sealed. */
+  get pending(): number {
+    return this.queue.length + this.slots.reduce((n, s) => n + s.jobs.size, 0);
+  }
+
+  /**
+   * Compresses and encrypts one data chunk as sealChunk(dek, 'data', id,
+   * chunk, zstdLevel) would. `chunk` may be a view into a larger buffer: the
+   * worker gets a copy, the caller's bytes are never detached.
+   */
+  seal(id: Buffer, chunk: Buffer): Promise<SealedBlob> {
+    return this.submit((resolve, reject) => ({ op: 'seal', id, chunk, resolve, reject }));
+  }
+
+  /** keyedId(idKey, chunk), computed in a worker; `chunk` as for seal(). */
+  id(chunk: Buffer): Promise<Buffer> {
+    return this.submit((resolve, reject) => ({ op: 'id', chunk, resolve, reject }));
+  }
+
+  /** Whether ids from this pool are keyedId(idKey, ...) for this idKey. */
+  hasIdKey(idKey: Buffer): boolean {
+    return idKey.equals(this.idKey);
+  }
+
+  private submit<T>(job: (resolve: (v: T) => void, reject: (e: unknown) => void) => Job): Promise<T> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    if (this.closed) return Promise.reject(new CancelledError('sealing (the seal pool is closed)'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(job(resolve, reject));
+      this.dispatch();
+    });
+  }
+
+  /** Stops the workers; jobs not answered yet fail with CancelledError. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.rejectAll(new CancelledError('sealing (the seal pool was closed)'));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        await s.worker.terminate();
+        live.delete(s.worker);
+      }),
+    );
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let slot: Slot | undefined;
+      for (const s of this.slots) if (s.jobs.size < JOBS_PER_WORKER && (slot === undefined || s.jobs.size < slot.jobs.size)) slot = s;
+      if (slot === undefined) return;
+      const job = this.queue.shift()!;
+      const taskId = this.nextJob++;
+      slot.jobs.set(taskId, job);
+      // A copy the worker owns: chunks are often views of the caller's pushed buffers, which must stay intact.
+      const chunk = new Uint8Array(job.chunk.length);
+      chunk.set(job.chunk);
+      const msg: ToWorker = job.op === 'seal' ? { op: 'seal', taskId, id: new Uint8Array(job.id), chunk } : { op: 'id', taskId, chunk };
+      slot.worker.postMessage(msg, [chunk.buffer]);
+    }
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    const job = slot.jobs.get(m.taskId);
+    if (job === undefined) return;
+    slot.jobs.delete(m.taskId);
+    if (m.op === 'sealed' && job.op === 'seal') job.resolve({ type: 'data', id: job.id, dekId: this.dekId, sealed: asBuffer(m.sealed), rawLength: job.chunk.length });
+    else if (m.op === 'ided' && job.op === 'id') job.resolve(asBuffer(m.id));
+    else if (m.op === 'fatal') job.reject(new StorageError('INTERNAL', `${job.op === 'seal' ? `sealing chunk ${job.id.toString('hex')}` : 'computing a chunk id'} failed in a worker: ${m.message}`));
+    else job.reject(new StorageError('INTERNAL', `seal worker protocol: answer ${m.op} to ${job.op}`));
+    this.dispatch();
+  }
+
+  /** A worker died: every job fails with the same error, and so does every later seal(). */
+  private fail(err: unknown): void {
+    this.failed ??= err;
+    this.rejectAll(err);
+  }
+
+  private rejectAll(err: unknown): void {
+    for (const s of this.slots) {
+      for (const job of s.jobs.values()) job.reject(err);
+      s.jobs.clear();
+    }
+    for (const job of this.queue.splice(0)) job.reject(err);
+  }
+}
