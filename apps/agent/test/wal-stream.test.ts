@@ -252,7 +252,11 @@ describe('bad input', () => {
       await env.pg.query(`SELECT pg_drop_replication_slot('pbk_main')`);
       return true;
     }, 10_000, 20);
-    const h = await waitUntil('health down', () => (streamer!.health().state === 'down' ? streamer!.health() : undefined), 20_000);
+    // Down at once; the receiver's own state settles on slot-missing once its restart attempt has met the missing slot.
+    const h = await waitUntil('health down, receiver slot-missing', () => {
+      const x = streamer!.health();
+      return x.state === 'down' && x.facts.receivewal_state === 'slot-missing' ? x : undefined;
+    }, 20_000);
     expect(h.detail).toMatch(/replication slot pbk_main was dropped/);
     expect(h.detail).toMatch(/pg_create_physical_replication_slot\('pbk_main', true\)/);
     expect(h.detail).toMatch(/new base backup/);
@@ -272,7 +276,8 @@ describe('bad input', () => {
     await waitUntil('slot recreated', async () => ((await env.pg.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = 'pbk_main'`)).length === 1 ? true : undefined));
     const lsn = await commitRow(env.pg, 'after recreate');
     await streamer.waitDurable(lsn, 20_000);
-    const h = streamer.health();
+    // A receiver that met the slot while it was being recreated restarts once more: wait for it to settle.
+    const h = await waitUntil('receiver running', () => (streamer!.health().facts.receivewal_state === 'running' ? streamer!.health() : undefined), 20_000);
     expect(h.state).toBe('degraded');
     expect(h.detail).toMatch(/WAL gap: replication slot pbk_main was lost .* take a new base backup now/);
     expect(h.facts.wal_gap_after_lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
