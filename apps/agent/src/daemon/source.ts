@@ -7,12 +7,13 @@
 import type { v1 } from '@pbk/protocol';
 import type { Clock } from '../clock.js';
 import type { FilesSourceConfig } from '../config/config.js';
-import { codeOf, isCoordinatorGone, messageOf } from '../errors.js';
+import { codeOf, messageOf } from '../errors.js';
 import { mergeModes, runFilesBackup, type BackupModeName, type FilesBackupDeps } from '../files/backup.js';
 import { watchPaths, type PathWatcher } from '../files/watcher.js';
 import type { Logger } from '../logger.js';
 import { CronTrigger } from '../schedule/cron-trigger.js';
 import { ChangeDebouncer } from '../schedule/debounce.js';
+import { RunRecord } from './run-record.js';
 import { RunQueue, type QueuedRun, type RunRequest } from '../schedule/run-queue.js';
 
 export type SourceKindWire = 'SOURCE_KIND_FILES' | 'SOURCE_KIND_POSTGRES' | 'SOURCE_KIND_REDIS';
@@ -50,10 +51,7 @@ export class FilesSource implements AgentSource {
   private debouncer: ChangeDebouncer | undefined;
   private watcher: PathWatcher | undefined;
   private watchProblem: string | undefined;
-  private lastSuccess: { at: number; snapshot: string } | undefined;
-  private lastFailure: { at: number; code: string; message: string } | undefined;
-  /** A run gave up because the coordinator stayed away: the changes it carried still need a snapshot. */
-  private catchUpNeeded = false;
+  private readonly record: RunRecord;
 
   constructor(
     readonly config: FilesSourceConfig,
@@ -61,10 +59,11 @@ export class FilesSource implements AgentSource {
     private readonly clock: Clock,
   ) {
     this.log = deps.log.child({ source: config.name });
+    this.record = new RunRecord(clock);
     this.queue = new RunQueue(async (batch) => {
       try {
         const snapshot = await runFilesBackup(deps, config, batch);
-        this.succeeded(snapshot);
+        this.record.succeeded(snapshot);
         return snapshot;
       } catch (err) {
         this.failed(err);
@@ -118,8 +117,8 @@ export class FilesSource implements AgentSource {
    * while it was away, one incremental run now picks up what that run carried.
    */
   coordinatorBack(): void {
-    if (!this.catchUpNeeded) return;
-    this.catchUpNeeded = false;
+    // A run gave up because the coordinator stayed away: the changes it carried still need a snapshot.
+    if (!this.record.takeCatchUp()) return;
     this.log.info('coordinator reachable again; catching up on the run that gave up');
     this.background('BACKUP_MODE_INCREMENTAL', 'catch-up');
   }
@@ -143,16 +142,16 @@ export class FilesSource implements AgentSource {
   }
 
   health(host: string): v1.SourceHealth {
-    const failing = this.lastFailure !== undefined && (this.lastSuccess === undefined || this.lastFailure.at > this.lastSuccess.at);
+    const { success, failure, failing } = this.record;
     const state = failing || this.watchProblem ? 'degraded' : 'ok';
-    const detail = failing ? `last run failed: ${this.lastFailure!.code}: ${this.lastFailure!.message}` : (this.watchProblem ?? '');
+    const detail = failing ? `last run failed: ${failure!.code}: ${failure!.message}` : (this.watchProblem ?? '');
     const facts: Record<string, string> = { running: String(this.queue.running), watch: String(this.config.watch) };
-    if (this.lastSuccess) {
-      facts.last_snapshot = this.lastSuccess.snapshot;
-      facts.last_success_unix_ms = String(this.lastSuccess.at);
+    if (success) {
+      facts.last_snapshot = success.snapshot;
+      facts.last_success_unix_ms = String(success.at);
     }
-    if (this.lastFailure) facts.last_failure_unix_ms = String(this.lastFailure.at);
-    if (this.catchUpNeeded) facts.catch_up_pending = 'true';
+    if (failure) facts.last_failure_unix_ms = String(failure.at);
+    if (this.record.catchUpNeeded) facts.catch_up_pending = 'true';
     if (this.trigger?.next !== undefined) facts.next_scheduled_unix_ms = String(this.trigger.next);
     return { source: { host, kind: 'SOURCE_KIND_FILES', name: this.config.name }, state, detail, facts };
   }
@@ -162,13 +161,8 @@ export class FilesSource implements AgentSource {
     this.backup(mode, { reason }).result.catch(() => undefined);
   }
 
-  private succeeded(s: v1.SnapshotInfo__Output): void {
-    this.lastSuccess = { at: this.clock.now(), snapshot: s.id.toString('hex') };
-  }
-
   private failed(e: unknown): void {
-    this.lastFailure = { at: this.clock.now(), code: codeOf(e), message: messageOf(e) };
-    if (isCoordinatorGone(e)) this.catchUpNeeded = true;
+    this.record.failed(e);
     if (codeOf(e) !== 'CANCELLED') this.log.error({ code: codeOf(e), err: messageOf(e) }, 'backup run failed');
   }
 }

@@ -16,6 +16,7 @@ import { AgentError, codeOf, messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CronTrigger } from '../schedule/cron-trigger.js';
 import { RunQueue, type QueuedRun, type RunRequest } from '../schedule/run-queue.js';
+import { RunRecord } from '../daemon/run-record.js';
 import type { AgentSource } from '../daemon/source.js';
 import { produceBaseBackup } from './base-backup.js';
 import { withClient } from './connection.js';
@@ -40,19 +41,12 @@ const WAL_WAIT_MS = 60_000;
 /** Role and version are asked of the server at most this often (heartbeats come every 10 s). */
 const FACTS_REFRESH_MS = 60_000;
 
-interface Outcome {
-  at: number;
-  snapshot?: string;
-  code?: string;
-  message?: string;
-}
-
 export class PostgresSource implements AgentSource {
   readonly kind = 'SOURCE_KIND_POSTGRES' as const;
   private readonly queues: Record<BackupVariant, RunQueue<BackupModeName, v1.SnapshotInfo__Output, v1.Progress>>;
   private readonly triggers: CronTrigger[] = [];
   private readonly log: Logger;
-  private readonly last: Record<BackupVariant, { success?: Outcome; failure?: Outcome }> = { base: {}, logical: {} };
+  private readonly last: Record<BackupVariant, RunRecord>;
   private serverFacts: { at: number; facts: Record<string, string>; problem?: string } | undefined;
   private refreshing = false;
 
@@ -63,6 +57,7 @@ export class PostgresSource implements AgentSource {
     private readonly wal: WalStream | undefined,
   ) {
     this.log = deps.log.child({ source: config.name, kind: 'postgres' });
+    this.last = { base: new RunRecord(clock), logical: new RunRecord(clock) };
     const source: v1.SourceRef = { host: deps.host, kind: 'SOURCE_KIND_POSTGRES', name: config.name };
     // Only the stream makes WAL durable on its own; with wal.enabled false (archive_command via
     // wal-push only) the segments arrive when PostgreSQL archives them, so there is nothing to wait for here.
@@ -82,10 +77,10 @@ export class PostgresSource implements AgentSource {
             // Every PostgreSQL snapshot is a full: pg_basebackup and pg_dump always read everything; dedup keeps the upload small.
             { ...batch, mode: 'BACKUP_MODE_FULL' },
           );
-          this.last[variant].success = { at: clock.now(), snapshot: snapshot.id.toString('hex') };
+          this.last[variant].succeeded(snapshot);
           return snapshot;
         } catch (err) {
-          this.last[variant].failure = { at: clock.now(), code: codeOf(err), message: messageOf(err) };
+          this.last[variant].failed(err);
           if (codeOf(err) !== 'CANCELLED') this.log.error({ variant, code: codeOf(err), err: messageOf(err) }, `${variant} backup failed`);
           throw err;
         }
@@ -165,12 +160,12 @@ export class PostgresSource implements AgentSource {
     let state = 'ok';
     const details: string[] = [];
     for (const variant of BACKUP_VARIANTS) {
-      const { success, failure } = this.last[variant];
+      const { success, failure, failing } = this.last[variant];
       if (success) {
-        facts[`last_${variant}_snapshot`] = success.snapshot!;
+        facts[`last_${variant}_snapshot`] = success.snapshot;
         facts[`last_${variant}_unix_ms`] = String(success.at);
       }
-      if (failure && (!success || failure.at > success.at)) {
+      if (failure && failing) {
         state = 'degraded';
         facts[`last_${variant}_failure_unix_ms`] = String(failure.at);
         details.push(`last ${variant} backup failed: ${failure.code}: ${failure.message}`);

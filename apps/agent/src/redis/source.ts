@@ -12,8 +12,9 @@ import { mergeModes, type BackupModeName } from '../backup/run.js';
 import type { Clock } from '../clock.js';
 import type { RedisSourceConfig } from '../config/redis.js';
 import type { AgentSource } from '../daemon/source.js';
-import { codeOf, isCoordinatorGone, messageOf } from '../errors.js';
+import { codeOf, messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { RunRecord } from '../daemon/run-record.js';
 import { CronTrigger } from '../schedule/cron-trigger.js';
 import { RunQueue, type QueuedRun, type RunRequest } from '../schedule/run-queue.js';
 import { runRedisBackup, type RedisFacts } from './backup.js';
@@ -23,9 +24,7 @@ export class RedisSource implements AgentSource {
   private readonly queue: RunQueue<BackupModeName, v1.SnapshotInfo__Output, v1.Progress>;
   private readonly log: Logger;
   private trigger: CronTrigger | undefined;
-  private lastSuccess: { at: number; snapshot: string } | undefined;
-  private lastFailure: { at: number; code: string; message: string } | undefined;
-  private catchUpNeeded = false;
+  private readonly record: RunRecord;
   /** What the last dump learnt (RDB path, appendonly), for restores --into while Redis is stopped. */
   facts: RedisFacts | undefined;
 
@@ -35,12 +34,13 @@ export class RedisSource implements AgentSource {
     private readonly clock: Clock,
   ) {
     this.log = deps.log.child({ source: config.name, kind: 'redis' });
+    this.record = new RunRecord(clock);
     this.queue = new RunQueue(async (batch) => {
       try {
         const snapshot = await runRedisBackup(deps, config, batch, (f) => {
           this.facts = f;
         });
-        this.lastSuccess = { at: this.clock.now(), snapshot: snapshot.id.toString('hex') };
+        this.record.succeeded(snapshot);
         return snapshot;
       } catch (err) {
         this.failed(err);
@@ -71,8 +71,7 @@ export class RedisSource implements AgentSource {
   }
 
   coordinatorBack(): void {
-    if (!this.catchUpNeeded) return;
-    this.catchUpNeeded = false;
+    if (!this.record.takeCatchUp()) return;
     this.log.info('coordinator reachable again; dumping again for the run that gave up');
     this.background('catch-up');
   }
@@ -90,15 +89,15 @@ export class RedisSource implements AgentSource {
   }
 
   health(host: string): v1.SourceHealth {
-    const failing = this.lastFailure !== undefined && (this.lastSuccess === undefined || this.lastFailure.at > this.lastSuccess.at);
+    const { success, failure, failing } = this.record;
     const facts: Record<string, string> = { running: String(this.queue.running), address: this.config.address };
-    if (this.lastSuccess) {
-      facts.last_snapshot = this.lastSuccess.snapshot;
-      facts.last_success_unix_ms = String(this.lastSuccess.at);
+    if (success) {
+      facts.last_snapshot = success.snapshot;
+      facts.last_success_unix_ms = String(success.at);
     }
-    if (this.lastFailure) {
-      facts.last_failure_unix_ms = String(this.lastFailure.at);
-      facts.last_failure_code = this.lastFailure.code;
+    if (failure) {
+      facts.last_failure_unix_ms = String(failure.at);
+      facts.last_failure_code = failure.code;
       // The coordinator raises this alert type when the heartbeat says degraded (alerts.ts sourceState).
       if (failing) facts.alert = 'BACKUP_FAILED';
     }
@@ -107,7 +106,7 @@ export class RedisSource implements AgentSource {
     return {
       source: { host, kind: 'SOURCE_KIND_REDIS', name: this.config.name },
       state: failing ? 'degraded' : 'ok',
-      detail: failing ? `last dump failed: ${this.lastFailure!.code}: ${this.lastFailure!.message}` : '',
+      detail: failing ? `last dump failed: ${failure!.code}: ${failure!.message}` : '',
       facts,
     };
   }
@@ -118,8 +117,7 @@ export class RedisSource implements AgentSource {
   }
 
   private failed(e: unknown): void {
-    this.lastFailure = { at: this.clock.now(), code: codeOf(e), message: messageOf(e) };
-    if (isCoordinatorGone(e)) this.catchUpNeeded = true;
+    this.record.failed(e);
     if (codeOf(e) !== 'CANCELLED') this.log.error({ code: codeOf(e), err: messageOf(e), address: this.config.address }, 'redis backup failed');
   }
 }
