@@ -166,7 +166,9 @@ export class PostgresSource implements AgentSource {
     }
     if (this.wal) {
       const w = this.wal.health();
-      for (const [k, v] of Object.entries(w.facts)) facts[k.startsWith('wal_') ? k : `wal_${k}`] = v;
+      for (const [k, v] of Object.entries(w.facts)) if (k !== 'alert') facts[k.startsWith('wal_') ? k : `wal_${k}`] = v;
+      // The alert type the coordinator raises for a degraded source (alerts.ts) passes through as it is.
+      if (w.facts.alert) facts.alert = w.facts.alert;
       if (w.state !== 'ok') {
         state = w.state === 'down' ? 'down' : state === 'ok' ? 'degraded' : state;
         if (w.detail) details.push(`WAL: ${w.detail}`);
