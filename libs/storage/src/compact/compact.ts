@@ -52,8 +52,12 @@ export interface CompactOptions {
   deleteDelayMs?: number;
   /** Report what would happen, change nothing. */
   dryRun?: boolean;
-  /** Told the ids of packs a durable index object now names (before the old ones leave the in-memory index). */
-  onIndexed?: (packIds: readonly string[]) => void;
+  /**
+   * Called just before the in-memory index swaps packs: `added` are named by a
+   * durable index object already, `removed` leave the index (their files stay
+   * until the delete delay is over). The coordinator's BlobStore tracks both.
+   */
+  onSwap?: (added: readonly string[], removed: readonly string[]) => void;
 }
 
 export interface CompactReport {
@@ -78,7 +82,7 @@ interface Compiled {
   smallWalFiles: number;
   deleteDelayMs: number;
   dryRun: boolean;
-  onIndexed: (packIds: readonly string[]) => void;
+  onSwap: (added: readonly string[], removed: readonly string[]) => void;
 }
 
 export const COMPACT_DEFAULTS = {
@@ -102,7 +106,7 @@ function compile(o: CompactOptions): Compiled {
     smallWalFiles: o.smallWalFiles ?? COMPACT_DEFAULTS.smallWalFiles,
     deleteDelayMs: o.deleteDelayMs ?? COMPACT_DEFAULTS.deleteDelayMs,
     dryRun: o.dryRun ?? false,
-    onIndexed: o.onIndexed ?? (() => {}),
+    onSwap: o.onSwap ?? (() => {}),
   };
 }
 
@@ -258,7 +262,7 @@ export class Compactor {
       // blob always resolves (removePack promotes the copy in the new pack). Durable packs memory
       // lacks (index object A of a run that failed before B) come in too: they may hold the copy.
       const adopt = [...newPacks, ...[...durable].filter(([id]) => !repo.index.hasPack(id)).map(([packId, entries]) => ({ packId, entries }))];
-      o.onIndexed(adopt.map((p) => p.packId));
+      o.onSwap(adopt.map((p) => p.packId), [...compacted]);
       for (const p of adopt) repo.index.addPack(p.packId, p.entries);
       for (const id of compacted) repo.index.removePack(id);
       // 5 (scheduled before 4 can fail): the old packs go after the delay.
