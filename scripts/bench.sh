@@ -11,6 +11,7 @@
 # postgres: base backups, PITR restore (RTO), logical dump/restore, RPO; pgBackRest side by side (bench/src/postgres-bench.ts).
 # stream:  storeStream alone (base backups, RDB dumps, WAL) on generated in-memory data (bench/src/stream-bench.ts).
 # postgres-rpo: commit a row, time until the coordinator lists its WAL durable, p50/p99 (bench/src/postgres-rpo.ts).
+# wal-compact: M minutes of WAL streaming at N commits/s, then one compaction: packs before/after (bench/src/wal-compact.ts).
 # BENCH_SKIP_BUILD=1 skips the build (use what is in */dist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +57,11 @@ case "$what" in
     shift
     build
     exec node bench/dist/postgres-bench.js "$@"
+    ;;
+  wal-compact)
+    shift
+    build
+    exec node bench/dist/wal-compact.js "$@"
     ;;
   -h|--help|help)
     usage
