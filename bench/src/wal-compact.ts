@@ -1,11 +1,14 @@
 // Compaction of a WAL stream's small packs (issue 4, docs/repository-format.md "Compaction"):
 //
-//   node bench/dist/wal-compact.js [--minutes M] [--rate N] [--row-bytes B] [--json] [--keep]
+//   node bench/dist/wal-compact.js [--minutes M] [--rate N] [--row-bytes B] [--switch-s S] [--interval S] [--json] [--keep]
 //
 // The real system (startWalSystem: scratch PostgreSQL 15 with fsync on,
-// coordinator, agent streaming WAL at ~1 s RPO, maintenance interval off so
-// nothing compacts during the load). For M minutes, N single-row commits a
-// second (B bytes of random text each) on one connection. Then: the pack files
+// coordinator, agent streaming WAL at ~1 s RPO). Maintenance in serve is off
+// unless --interval S is given (then every S seconds, with S as the grace
+// period and the delete delay too; the pack count is sampled every 5 s). For M
+// minutes, N single-row commits a second (B bytes of random text each) on one
+// connection, and a WAL switch every --switch-s seconds (complete segments to
+// check at the end). Then: the pack files
 // on disk (count, size distribution), index objects and WAL manifests; one
 // CompactRepository (wall time, the coordinator's CPU seconds, blobs and bytes
 // copied); the same figures after; and every complete WAL file read back with
@@ -99,6 +102,8 @@ async function main(): Promise<number> {
       minutes: { type: 'string', default: '2' },
       rate: { type: 'string', default: '20' },
       'row-bytes': { type: 'string', default: '2000' },
+      'switch-s': { type: 'string', default: '30' },
+      interval: { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
     },
@@ -106,8 +111,10 @@ async function main(): Promise<number> {
   const minutes = Number(values.minutes);
   const rate = Number(values.rate);
   const rowBytes = Number(values['row-bytes']);
-  if (!(minutes > 0) || !(rate > 0) || !(rowBytes >= 0)) {
-    process.stderr.write('usage: wal-compact [--minutes M>0] [--rate N>0] [--row-bytes B>=0] [--json] [--keep]\n');
+  const switchS = Number(values['switch-s']);
+  const interval = Number(values.interval);
+  if (!(minutes > 0) || !(rate > 0) || !(rowBytes >= 0) || !(switchS > 0) || !(interval >= 0)) {
+    process.stderr.write('usage: wal-compact [--minutes M>0] [--rate N>0] [--row-bytes B>=0] [--switch-s S>0] [--interval S>=0] [--json] [--keep]\n');
     return 2;
   }
   const missing = missingApps();
@@ -119,10 +126,13 @@ async function main(): Promise<number> {
   let sys: WalSystem | undefined;
   try {
     // Interval off: the one run measured below sees the whole load. No grace, no delete delay.
-    sys = await startWalSystem(work, { maintenance: { intervalSeconds: 0, compactGraceSeconds: 0, deleteDelaySeconds: 0 } });
+    const maintenance = interval > 0 ? { intervalSeconds: interval, compactGraceSeconds: interval, deleteDelaySeconds: interval } : { intervalSeconds: 0, compactGraceSeconds: 0, deleteDelaySeconds: 0 };
+    sys = await startWalSystem(work, { maintenance });
     const repo = join(sys.data, 'repository');
     const pg = await sys.pg.client();
     let commits = 0;
+    const samples: number[] = [];
+    const sampler = setInterval(() => samples.push(layout(repo).packs), 5000);
     try {
       await pg.query('CREATE TABLE pbk_compact_bench (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), pad text)');
       process.stderr.write(`loading: ${rate} commits/s of ${rowBytes} bytes for ${minutes} min...\n`);
@@ -131,11 +141,13 @@ async function main(): Promise<number> {
       while (Date.now() < end) {
         await pg.query('INSERT INTO pbk_compact_bench (pad) VALUES ($1)', [randomBytes(Math.ceil(rowBytes / 2)).toString('hex').slice(0, rowBytes)]);
         commits++;
+        if (commits % Math.max(1, Math.round(rate * switchS)) === 0) await pg.query('SELECT pg_switch_wal()');
         const next = t0 + (commits * 1000) / rate;
         if (next > Date.now()) await new Promise((r) => setTimeout(r, next - Date.now()));
       }
       await pg.query('SELECT pg_switch_wal()');
     } finally {
+      clearInterval(sampler);
       await pg.end();
     }
     // Let the agent upload the tail and seal the switched segment.
@@ -154,7 +166,9 @@ async function main(): Promise<number> {
 
     const out = {
       bench: 'wal-compact',
-      load: { minutes, commitsPerSecond: rate, rowBytes, commits },
+      load: { minutes, commitsPerSecond: rate, rowBytes, commits, walSwitchEverySeconds: switchS },
+      maintenance,
+      packsDuringLoad: { samples: samples.length, max: Math.max(0, ...samples), last: samples.at(-1) ?? 0 },
       before,
       compaction: {
         wall_s: Number(wallS.toFixed(2)),
