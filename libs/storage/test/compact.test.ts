@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -217,5 +217,19 @@ describe('garbage collection with WAL manifests', () => {
     const report = await collectGarbage(repo, { liveBlobs: w.ids.map((id) => id.toString('hex')) });
     expect(report.packs.deleted).toBe(0);
     await expectAllReadable(await fx.t.reopen(), w);
+  });
+
+  it('refuses to delete anything when a WAL manifest cannot be read; verify reports it and WAL blobs that are gone', async () => {
+    await writeWalLike(fx.t.repo, 5, 5);
+    const junk = Buffer.from('not a sealed object');
+    await fx.t.backend.put(`wal/${createHash('sha256').update(junk).digest('hex')}`, junk);
+    const repo = await fx.t.reopen({ now: later(48 * HOUR) });
+    await expect(collectGarbage(repo)).rejects.toThrow(/WAL manifest cannot be read/);
+    expect((await verifyRepository(repo)).problems.map((p) => p.kind)).toContain('wal-corrupt');
+
+    await fx.t.backend.delete(`wal/${createHash('sha256').update(junk).digest('hex')}`);
+    await saveWalManifest(repo, { supersedes: [], files: [{ host: 'db1', source: 'main', name: '000000010000000000000009', size: 1, sha256: 'b'.repeat(64), content: ['c'.repeat(64)] }] });
+    const v = await verifyRepository(repo);
+    expect(v.problems).toEqual([expect.objectContaining({ kind: 'blob-missing', id: 'c'.repeat(64) })]);
   });
 });
