@@ -110,6 +110,13 @@ function compile(o: CompactOptions): Compiled {
   };
 }
 
+/**
+ * An unindexed pack younger than this is never deleted, whatever the options:
+ * the writer adds a pack to its in-memory index only after the write returns,
+ * so a pack just renamed into place can look unindexed for a moment.
+ */
+const ORPHAN_MIN_AGE_MS = 60_000;
+
 /** Byte size of a pack file holding these entries (header, blobs, sealed trailer, its length). */
 function packBytes(entries: readonly PackEntry[]): number {
   return 8 + entries.reduce((n, e) => n + e.length, 0) + 12 + 4 + entries.length * PACK_ENTRY_BYTES + 16 + 4;
@@ -283,7 +290,7 @@ export class Compactor {
     // theirs is durable elsewhere (a replaced pack, or the output of a crashed run); otherwise
     // kept for GC or repair-index to judge (a crashed write may hold the only copy).
     for (const id of orphans) {
-      if (!old(id, Math.max(o.graceMs, o.deleteDelayMs))) continue;
+      if (!old(id, Math.max(o.graceMs, o.deleteDelayMs, ORPHAN_MIN_AGE_MS))) continue;
       let entries: PackEntry[];
       try {
         entries = await readPackEntries(repo.backend, id, repo.keys.master.metaKey);
