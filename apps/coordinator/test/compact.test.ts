@@ -130,6 +130,17 @@ describe('compaction of a WAL stream', () => {
     expect(doc.packs.written).toBe(1);
     await expectWalIdentical();
 
+    // Compaction while the stream goes on: PutWal and compaction in parallel, nothing lost.
+    let done = false;
+    const streaming = stream(segName(5), randomBytes(160 * 1024), 4 * 1024, true).finally(() => (done = true));
+    let compactedDuring = 0;
+    while (!done) compactedDuring += Number((await compact()).packsCompacted);
+    await streaming;
+    expect(compactedDuring).toBeGreaterThan(0);
+    await expectWalIdentical();
+    await compact();
+    await expectWalIdentical();
+
     const verify = await collect<v1.VerifyUpdate__Output>(operator.verify({ readDataPercent: 100 }));
     const report = verify.at(-1)!.report!;
     expect(report.problems).toEqual([]);
