@@ -29,7 +29,7 @@ interface Written {
  * complete "file" of `perFile` pieces.
  */
 async function writeWalLike(repo: Repository, pieces: number, perFile = 5, into?: Written): Promise<Written> {
-  const w = into ?? { ids: [], plain: new Map(), files: [] };
+  const w: Written = into ?? { ids: [], plain: new Map(), files: [] };
   const dek = await repo.keys.newDek();
   let file: Buffer[] = [];
   for (let i = 0; i < pieces; i++) {
