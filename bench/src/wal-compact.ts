@@ -168,7 +168,7 @@ async function main(): Promise<number> {
       bench: 'wal-compact',
       load: { minutes, commitsPerSecond: rate, rowBytes, commits, walSwitchEverySeconds: switchS },
       maintenance,
-      packsDuringLoad: { samples: samples.length, max: Math.max(0, ...samples), last: samples.at(-1) ?? 0 },
+      packsDuringLoad: { samples: samples.length, max: Math.max(0, ...samples), last: samples.at(-1) ?? 0, every30s: samples.filter((_, i) => i % 6 === 5) },
       before,
       compaction: {
         wall_s: Number(wallS.toFixed(2)),
