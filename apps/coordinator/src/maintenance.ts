@@ -3,9 +3,10 @@
  * interval inside `serve` and on demand (OperatorService.CompactRepository,
  * `pbk repo compact`):
  *   1. WAL manifests for complete WAL files the catalog has and the repository
- *      lacks (files recorded before manifests existed, or a PutWal whose
- *      manifest write failed after the catalog's), so the repository alone
- *      always describes the complete WAL (docs/repository-format.md);
+ *      lacks (files recorded before manifests existed), so the repository
+ *      alone describes the complete WAL (docs/repository-format.md); by the
+ *      first interval run and every operator run (PutWal writes the manifest
+ *      before the catalog row, so nothing new can lack one);
  *   2. compaction (@pbk/storage Compactor): small packs from durable WAL
  *      uploads merged into full-size ones, index objects and WAL manifests
  *      merged, replaced packs deleted after a delay.
@@ -42,6 +43,8 @@ export class Maintenance {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  /** PutWal writes a manifest before the catalog row, so after one backfill only an operator's run looks again. */
+  #backfilled = false;
 
   constructor(
     private readonly deps: { repo: Repository; store: BlobStore; catalog: Catalog; metrics: Metrics; logger: Logger },
@@ -84,7 +87,9 @@ export class Maintenance {
       const { repo, store, metrics, logger } = this.deps;
       const started = Date.now();
       try {
-        const walFilesBackfilled = o.dryRun ? 0 : await this.backfillWalManifests();
+        const backfill = !o.dryRun && (o.trigger === 'operator' || !this.#backfilled);
+        const walFilesBackfilled = backfill ? await this.backfillWalManifests() : 0;
+        if (backfill) this.#backfilled = true;
         const report = await this.#compactor.run({
           graceMs: this.settings.compactGraceMs,
           deleteDelayMs: this.settings.compactDeleteDelayMs,
