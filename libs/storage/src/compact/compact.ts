@@ -196,17 +196,23 @@ export class Compactor {
     }
     const old = (id: string, age: number) => started - (modified.get(id) ?? started) >= age;
 
-    // Candidates: small, old enough, and (for the ones we carry on) in the in-memory index as well.
+    // Candidates: small, old enough, and in the in-memory index as well (whose entries the swap replaces).
+    // Smallest first; a pack of TINY or more joins only when what is chosen already is at least its
+    // size, so a merged pack that is not full yet is rewritten only when that doubles it: with a slow
+    // WAL each byte is copied a few times (log2 of target / tiny), not once per run until full.
     const small = [...durable].filter(([id, entries]) => modified.has(id) && packBytes(entries) < o.smallPackBytes);
     report.packs.small = small.length;
+    const tiny = Math.min(1024 * 1024, o.smallPackBytes / 4);
+    const eligible = small
+      .filter(([id]) => old(id, o.graceMs) && repo.index.hasPack(id))
+      .map(([id, entries]) => ({ id, bytes: entries.reduce((n, e) => n + e.length, 0) }))
+      .sort((a, b) => a.bytes - b.bytes);
     const chosen: string[] = [];
-    let budget = o.maxBytes;
-    for (const [id, entries] of small.sort((a, b) => (modified.get(a[0]) ?? 0) - (modified.get(b[0]) ?? 0))) {
-      if (!old(id, o.graceMs) || !repo.index.hasPack(id)) continue;
-      const bytes = entries.reduce((n, e) => n + e.length, 0);
-      if (bytes > budget && chosen.length > 0) break;
-      budget -= bytes;
-      chosen.push(id);
+    let sum = 0;
+    for (const c of eligible) {
+      if (chosen.length > 0 && (sum + c.bytes > o.maxBytes || (c.bytes >= tiny && c.bytes > sum))) break;
+      sum += c.bytes;
+      chosen.push(c.id);
     }
     const compacted = new Set(chosen.length >= o.minPacks ? chosen : []);
 
