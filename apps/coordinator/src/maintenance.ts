@@ -82,7 +82,7 @@ export class Maintenance {
     return this.#mutex.run(fn);
   }
 
-  run(o: { dryRun?: boolean; trigger: 'interval' | 'operator' }): Promise<MaintenanceReport> {
+  run(o: { dryRun?: boolean; trigger: 'interval' | 'operator'; graceMs?: number }): Promise<MaintenanceReport> {
     return this.#mutex.run(async () => {
       const { repo, store, metrics, logger } = this.deps;
       const started = Date.now();
@@ -91,7 +91,7 @@ export class Maintenance {
         const walFilesBackfilled = backfill ? await this.backfillWalManifests() : 0;
         if (backfill) this.#backfilled = true;
         const report = await this.#compactor.run({
-          graceMs: this.settings.compactGraceMs,
+          graceMs: o.graceMs ?? this.settings.compactGraceMs,
           deleteDelayMs: this.settings.compactDeleteDelayMs,
           minPacks: this.settings.compactMinPacks,
           packTargetBytes: this.settings.packTargetBytes,

@@ -1,4 +1,5 @@
 /** pbk repo compact: repository maintenance now (what the coordinator also runs on an interval). */
+import { UsageError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
 import type { Command } from './command.js';
 
@@ -14,10 +15,13 @@ export const repoCompactCommand: Command = {
   role: 'operator',
   options: {
     'dry-run': { type: 'boolean', description: 'report what would be merged, change nothing' },
+    grace: { type: 'string', value: 'SECONDS', description: "merge packs older than this (default: the coordinator's setting, 600); 1 merges even the newest" },
   },
-  examples: ['pbk repo compact', 'pbk repo compact --dry-run --json'],
+  examples: ['pbk repo compact', 'pbk repo compact --dry-run --json', 'pbk repo compact --grace 1'],
   async run(ctx, values) {
-    const r = await (await ctx.operator()).compactRepository({ dryRun: values['dry-run'] === true });
+    const grace = values.grace === undefined ? 0 : Number(values.grace);
+    if (typeof values.grace === 'string' && !(Number.isSafeInteger(grace) && grace > 0)) throw new UsageError(`--grace takes a whole number of seconds above 0, not ${JSON.stringify(values.grace)}`, 'repo compact');
+    const r = await (await ctx.operator()).compactRepository({ dryRun: values['dry-run'] === true, graceSeconds: grace });
     const n = (v: string | number) => Number(v);
     const doc = {
       dryRun: r.dryRun,

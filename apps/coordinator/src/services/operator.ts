@@ -311,8 +311,9 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
 
     CompactRepository: unary(log, 'CompactRepository', async (call) => {
       const who = auth.check(call, OPERATE_ROLES);
-      log.info({ actor: actorOf(who), dryRun: call.request.dryRun }, 'compaction requested');
-      const r = await maintenance.run({ dryRun: call.request.dryRun, trigger: 'operator' });
+      const graceS = count(call.request.graceSeconds, 'grace_seconds');
+      log.info({ actor: actorOf(who), dryRun: call.request.dryRun, graceSeconds: graceS }, 'compaction requested');
+      const r = await maintenance.run({ dryRun: call.request.dryRun, trigger: 'operator', ...(graceS > 0 ? { graceMs: graceS * 1000 } : {}) });
       const n = (v: number) => String(v);
       return {
         packsBefore: n(r.packs.before),
