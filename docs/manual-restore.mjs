@@ -3,14 +3,19 @@
 // format, Node's crypto and the `zstd` command: proof that the repository and
 // the KEK are enough (docs/repository-format.md, "Restoring by hand").
 // Usage: PBK_KEK_FILE=kek.key node manual-restore.mjs REPO SNAPSHOT_ID TARGET
+//        PBK_KEK_FILE=kek.key node manual-restore.mjs REPO --wal HOST SOURCE TARGET   (every complete WAL file, step 7)
 // (or PBK_PASSPHRASE=... for a passphrase KEK). Imports nothing from pbk.
-import { createDecipheriv, createHmac, scryptSync } from 'node:crypto';
+import { createDecipheriv, createHash, createHmac, scryptSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [repo, snapshotId, target] = process.argv.slice(2);
-if (!repo || !snapshotId || !target) throw new Error('usage: manual-restore.mjs REPO SNAPSHOT_ID TARGET');
+const args = process.argv.slice(2);
+const walMode = args[1] === '--wal';
+const [repo, snapshotId, target] = walMode ? [args[0], undefined, args[4]] : args;
+if (!repo || (!walMode && !snapshotId) || !target || (walMode && (!args[2] || !args[3]))) {
+  throw new Error('usage: manual-restore.mjs REPO SNAPSHOT_ID TARGET | manual-restore.mjs REPO --wal HOST SOURCE TARGET');
+}
 const rd = (name) => readFileSync(join(repo, name));
 
 function openAead(key, sealed, aad) {
@@ -46,8 +51,7 @@ const master = unwrap(kek, rec.version, Buffer.from(config.id, 'hex'), rd('keys/
 const [idKey, metaKey] = [master.subarray(0, 32), master.subarray(32, 64)];
 const openObject = (kind, bytes) => decodePayload(openAead(metaKey, bytes.subarray(1), Buffer.from(`pbk-object-v1\0${kind}`)));
 
-// 3. The snapshot; 4. the index.
-const snapshot = JSON.parse(openObject('snapshot', rd(`snapshots/${snapshotId}`)));
+// 4. The index.
 const index = new Map();
 const superseded = new Set();
 const indexFiles = readdirSync(join(repo, 'index')).map((id) => [id, openObject('index', rd(`index/${id}`))]);
@@ -84,7 +88,34 @@ function blob(idHex) {
   return plain;
 }
 
-// 6. Trees.
+// 7. WAL: the files of the non-superseded WAL manifests.
+if (walMode) {
+  const [host, source] = [args[2], args[3]];
+  const manifests = existsSync(join(repo, 'wal')) ? readdirSync(join(repo, 'wal')).map((id) => [id, JSON.parse(openObject('wal', rd(`wal/${id}`)))]) : [];
+  const replaced = new Set(manifests.flatMap(([, m]) => m.supersedes));
+  mkdirSync(target, { recursive: true });
+  const written = new Map();
+  for (const [id, m] of manifests) {
+    if (replaced.has(id)) continue;
+    for (const f of m.files) {
+      if (f.host !== host || f.source !== source) continue;
+      if (!/^(?:[0-9A-F]{24}(?:\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)$/.test(f.name)) throw new Error(`unsafe WAL file name ${JSON.stringify(f.name)}`);
+      if (written.has(f.name)) {
+        if (written.get(f.name) !== f.sha256) throw new Error(`WAL file ${f.name} is recorded twice with different content`);
+        continue;
+      }
+      const data = Buffer.concat(f.content.map(blob));
+      if (data.length !== f.size || createHash('sha256').update(data).digest('hex') !== f.sha256) throw new Error(`WAL file ${f.name} does not match its size and SHA-256`);
+      writeFileSync(join(target, f.name), data, { mode: 0o600 });
+      written.set(f.name, f.sha256);
+    }
+  }
+  process.stdout.write(`restored ${written.size} WAL files of ${host}/${source} into ${target}\n`);
+  process.exit(0);
+}
+
+// 3. The snapshot; 6. trees.
+const snapshot = JSON.parse(openObject('snapshot', rd(`snapshots/${snapshotId}`)));
 function restore(treeId, dir) {
   mkdirSync(dir, { recursive: true });
   for (const e of JSON.parse(blob(treeId)).entries) {

@@ -12,6 +12,7 @@
 # stream:  storeStream alone (base backups, RDB dumps, WAL) on generated in-memory data (bench/src/stream-bench.ts).
 # postgres-rpo: commit a row, time until the coordinator lists its WAL durable, p50/p99 (bench/src/postgres-rpo.ts).
 # pg-chunking: what a second PostgreSQL base backup stores under several chunkings (CDC sizes, fixed 8 KiB pages) (bench/src/pg-chunking.ts).
+# wal-compact: M minutes of WAL streaming at N commits/s, then one compaction: packs before/after (bench/src/wal-compact.ts).
 # BENCH_SKIP_BUILD=1 skips the build (use what is in */dist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +63,11 @@ case "$what" in
     shift
     build
     exec node bench/dist/postgres-bench.js "$@"
+    ;;
+  wal-compact)
+    shift
+    build
+    exec node bench/dist/wal-compact.js "$@"
     ;;
   -h|--help|help)
     usage

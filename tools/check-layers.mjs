@@ -8,7 +8,7 @@ import { join, relative, sep } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const allowedLibs = { crypto: [], protocol: [], storage: ['crypto'], testkit: [] };
-const storageRank = { util: 0, backend: 0, chunker: 0, compress: 0, pack: 1, index: 1, keys: 1, blob: 2, repository: 2, snapshot: 3, archiver: 4, restore: 4, verify: 4, gc: 4 };
+const storageRank = { util: 0, backend: 0, chunker: 0, compress: 0, pack: 1, index: 1, keys: 1, blob: 2, repository: 2, snapshot: 3, wal: 3, archiver: 4, restore: 4, verify: 4, gc: 4, compact: 4 };
 const problems = [];
 
 function* walk(dir) {

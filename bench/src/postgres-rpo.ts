@@ -99,32 +99,46 @@ export async function measureRpo(o: RpoOptions): Promise<RpoReport> {
   return { commits: o.commits, samplesMs: s, timeouts, targetP99Ms: 1000, metTarget: timeouts === 0 && s.p99 !== null && s.p99 < 1000 };
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      commits: { type: 'string', default: '100' },
-      'gap-ms': { type: 'string', default: '100' },
-      'poll-ms': { type: 'string', default: '5' },
-      json: { type: 'boolean', default: false },
-      keep: { type: 'boolean', default: false },
-    },
-  });
-  const missing = missingApps();
-  if (missing.length > 0) {
-    process.stderr.write(`build first (npx nx run-many -t build): missing ${missing.join(', ')}\n`);
-    return 2;
-  }
-  const work = mkdtempSync(join(tmpdir(), 'pbk-rpo-'));
+export interface WalSystem {
+  pg: PgCluster;
+  /** The coordinator's data directory. */
+  data: string;
+  grpc: string;
+  coord: LineProcess;
+  agent: LineProcess;
+  /** AgentService over the agent's own credentials. */
+  client: v1.AgentServiceClient;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real system with one PostgreSQL source streaming WAL, in `work`: a
+ * scratch cluster (fsync on), `pbk-coordinator init` + `serve` (coordinator.json
+ * amended with `coordinatorConfig`), a token piped into `pbk-agent enroll`, and
+ * `pbk-agent run` (WAL streaming on, no scheduled backups); resolves once the
+ * WAL run is open. `stop()` ends all of it.
+ */
+export async function startWalSystem(work: string, coordinatorConfig: Record<string, unknown> = {}): Promise<WalSystem> {
   let pg: PgCluster | undefined;
   let coord: LineProcess | undefined;
   let agent: LineProcess | undefined;
   let client: v1.AgentServiceClient | undefined;
+  const stop = async (): Promise<void> => {
+    client?.close();
+    await agent?.stop().catch(() => undefined);
+    await coord?.stop().catch(() => undefined);
+    await pg?.cleanup().catch(() => undefined);
+    await stopAllPgClusters();
+    killAllChildren();
+  };
   try {
     process.stderr.write('starting PostgreSQL (fsync on), coordinator, agent...\n');
     pg = await startPgCluster({ fast: false });
     const data = join(work, 'coord');
     const init = await runToEnd(COORDINATOR_MAIN, ['init', '--data', data]);
     if (init.code !== 0) throw new Error(`coordinator init: ${init.stderr}`);
+    const file = join(data, 'coordinator.json');
+    writeFileSync(file, JSON.stringify({ ...(JSON.parse(await readFile(file, 'utf8')) as object), ...coordinatorConfig }), { mode: 0o600 });
     coord = new LineProcess('coordinator', COORDINATOR_MAIN, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--enroll-listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], { logFile: join(work, 'coordinator.log') });
     const ready = JSON.parse((await coord.waitFor((l) => l.text.includes('"event":"ready"'), { what: 'ready' })).text) as { grpc: string };
     const token = await runToEnd(COORDINATOR_MAIN, ['token', '--data', data, '--host', 'db-1']);
@@ -159,9 +173,35 @@ async function main(): Promise<number> {
       certPem: await readFile(join(state, 'agent.pem'), 'utf8'),
       keyPem: await readFile(join(state, 'agent.key'), 'utf8'),
     });
-    const c = new AgentService(ready.grpc, creds, clientChannelOptions()) as unknown as v1.AgentServiceClient;
-    client = c;
-    const pgClient = await pg.client();
+    client = new AgentService(ready.grpc, creds, clientChannelOptions()) as unknown as v1.AgentServiceClient;
+    return { pg, data, grpc: ready.grpc, coord, agent, client, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      commits: { type: 'string', default: '100' },
+      'gap-ms': { type: 'string', default: '100' },
+      'poll-ms': { type: 'string', default: '5' },
+      json: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const missing = missingApps();
+  if (missing.length > 0) {
+    process.stderr.write(`build first (npx nx run-many -t build): missing ${missing.join(', ')}\n`);
+    return 2;
+  }
+  const work = mkdtempSync(join(tmpdir(), 'pbk-rpo-'));
+  let sys: WalSystem | undefined;
+  try {
+    sys = await startWalSystem(work);
+    const c = sys.client;
+    const pgClient = await sys.pg.client();
     try {
       const report = await measureRpo({
         pg: pgClient,
@@ -173,7 +213,7 @@ async function main(): Promise<number> {
         timeoutMs: 10_000,
       });
       // Each durable upload closes a pack: the repository cost of a low RPO (see docs/postgres.md).
-      const packs = readdirSync(join(data, 'repository', 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+      const packs = readdirSync(join(sys.data, 'repository', 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
       const out = { bench: 'postgres-rpo', packFilesAfter: packs, what: 'ms from a commit returning to the coordinator listing its WAL as durable', pollMs: Number(values['poll-ms']), gapMs: Number(values['gap-ms']), fsync: true, ...report };
       process.stdout.write(values.json ? `${JSON.stringify(out)}\n` : `${JSON.stringify(out, null, 2)}\n`);
       return report.timeouts === 0 ? 0 : 1;
@@ -181,12 +221,7 @@ async function main(): Promise<number> {
       await pgClient.end();
     }
   } finally {
-    client?.close();
-    await agent?.stop().catch(() => undefined);
-    await coord?.stop().catch(() => undefined);
-    await pg?.cleanup().catch(() => undefined);
-    await stopAllPgClusters();
-    killAllChildren();
+    await sys?.stop();
     if (values.keep) process.stderr.write(`kept ${work}\n`);
     else rmSync(work, { recursive: true, force: true });
   }

@@ -299,6 +299,8 @@ export interface Operator {
   backup(host: string, source: string, mode: 'BACKUP_MODE_INCREMENTAL' | 'BACKUP_MODE_FULL', timeoutMs: number): Promise<v1.SnapshotInfo__Output>;
   /** Restore of one snapshot into targetDir on the source's host: resolves with the final RestoreDone. */
   restore(host: string, source: string, snapshotId: Buffer, targetDir: string, timeoutMs: number): Promise<v1.RestoreDone__Output>;
+  /** CompactRepository (repository maintenance now). */
+  compact(dryRun: boolean): Promise<v1.CompactRepositoryResponse__Output>;
   close(): void;
 }
 
@@ -342,6 +344,7 @@ export async function connectOperator(address: string, credentialsDir: string): 
         call.on('error', (e: GrpcError) => reject(e));
         call.on('end', () => (done ? resolve(done) : reject(new Error('Restore ended without a result'))));
       }),
+    compact: (dryRun) => unary<v1.CompactRepositoryResponse__Output>((cb) => client.compactRepository({ dryRun }, { deadline: deadline(600_000) }, cb)),
     close: () => client.close(),
   };
 }

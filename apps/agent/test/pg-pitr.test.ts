@@ -120,6 +120,14 @@ describe('postgres: base backups, WAL, point-in-time recovery', () => {
     expect(Number(base2.stats?.newBytes)).toBeLessThan(Number(base2.stats?.totalBytes) / 2);
   });
 
+  it('compacts the WAL stream\'s small packs (every restore below reads WAL and base backups from the merged packs)', async () => {
+    const r = await sys.cli(['repo', 'compact', '--grace', '1', '--json']);
+    expect(r.code, r.out).toBe(0);
+    const doc = JSON.parse(r.stdout) as { packs: { compacted: number; written: number } };
+    expect(doc.packs.compacted).toBeGreaterThan(10);
+    expect(doc.packs.written).toBeGreaterThanOrEqual(1);
+  });
+
   /** A target halfway between two consecutive rows after `afterMs`: rows at or before it are expected. */
   const targetAfter = (afterMs: number): { t: number; expected: number[] } => {
     const i = inserted.findIndex((r) => r.ts.getTime() > afterMs);

@@ -29,6 +29,7 @@ export interface Operator {
   restore(request: v1.RestoreRequest): AsyncIterable<v1.RestoreUpdate__Output>;
   verify(request: v1.VerifyRequest): AsyncIterable<v1.VerifyUpdate__Output>;
   validate(request: v1.ValidateRequest): AsyncIterable<v1.ValidateUpdate__Output>;
+  compactRepository(request: v1.CompactRepositoryRequest): Promise<v1.CompactRepositoryResponse__Output>;
   close(): void;
 }
 
@@ -52,11 +53,11 @@ export function connectOperator(options: OperatorOptions): Operator {
     clientChannelOptions(),
   );
 
-  const unary = <Req, Res>(fn: unknown, request: Req): Promise<Res> =>
+  const unary = <Req, Res>(fn: unknown, request: Req, deadline: 'unary' | 'commit' = 'unary'): Promise<Res> =>
     new Promise<Res>((resolve, reject) => {
       if (signal.aborted) return reject(new InterruptedError());
       const onAbort = (): void => call.cancel();
-      const call = (fn as UnaryFn<Req, Res>).call(client, request, new Metadata(), { deadline: deadlineFor('unary') }, (err, res) => {
+      const call = (fn as UnaryFn<Req, Res>).call(client, request, new Metadata(), { deadline: deadlineFor(deadline) }, (err, res) => {
         signal.removeEventListener('abort', onAbort);
         if (signal.aborted) reject(new InterruptedError());
         else if (err) translate(err, 'unary').then(reject, reject);
@@ -142,6 +143,8 @@ export function connectOperator(options: OperatorOptions): Operator {
     restore: (request) => follow((deadline) => client.restore(request, { deadline }), 'job'),
     verify: (request) => follow((deadline) => client.verify(request, { deadline }), 'job'),
     validate: (request) => follow((deadline) => client.validate(request, { deadline }), 'job'),
+    // A run copies up to 1 GiB of small packs: the commit deadline (minutes), not a catalog read's.
+    compactRepository: (request) => unary<v1.CompactRepositoryRequest, v1.CompactRepositoryResponse__Output>(client.compactRepository, request, 'commit'),
     close: () => client.close(),
   };
 }

@@ -151,6 +151,18 @@ export class BlobStore {
     });
   }
 
+  /**
+   * Compaction (maintenance.ts) swapped packs: `added` are named by a durable
+   * index object already (no flush wrote them), `removed` leave the index.
+   */
+  packsReplaced(added: readonly string[], removed: readonly string[]): void {
+    for (const p of added) this.#durablePacks.add(p);
+    for (const p of removed) {
+      this.#durablePacks.delete(p);
+      if (this.#countedPacks.delete(p)) for (const e of this.repo.index.packEntries(p) ?? []) this.#storedBytes -= e.length;
+    }
+  }
+
   /** Sealed bytes in indexed packs; counted once per pack. */
   storedBytes(): number {
     for (const packId of this.repo.index.packIds()) {

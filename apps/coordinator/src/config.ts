@@ -69,6 +69,17 @@ export interface FileConfig {
   mqttCaFile?: string;
   /** Topic prefix (default "pbk"). */
   mqttTopicPrefix?: string;
+  /** Repository maintenance (maintenance.ts); each field defaults as in MAINTENANCE_DEFAULTS. */
+  maintenance?: {
+    /** Seconds between compaction runs; 0: only on demand (pbk repo compact). */
+    intervalSeconds?: number;
+    /** Packs younger than this are not compacted yet. */
+    compactGraceSeconds?: number;
+    /** Replaced packs are deleted this long after compaction. */
+    deleteDelaySeconds?: number;
+    /** Fewer small packs than this are not worth a run. */
+    minPacks?: number;
+  };
 }
 
 export const DEFAULT_FILE_CONFIG: FileConfig = {
@@ -107,6 +118,20 @@ export async function readFileConfig(path: string): Promise<FileConfig> {
     if (v === undefined || v === null) continue;
     if (typeof v !== 'string' || v === '') throw new CoordinatorError('INVALID_ARGUMENT', `${path}: "${key}" must be a non-empty string`);
     config[key] = v;
+  }
+  if (raw.maintenance !== undefined && raw.maintenance !== null) {
+    const m = raw.maintenance as Record<string, unknown>;
+    if (typeof m !== 'object' || Array.isArray(m)) throw new CoordinatorError('INVALID_ARGUMENT', `${path}: "maintenance" must be an object`);
+    const out: NonNullable<FileConfig['maintenance']> = {};
+    for (const key of ['intervalSeconds', 'compactGraceSeconds', 'deleteDelaySeconds', 'minPacks'] as const) {
+      const v = m[key];
+      if (v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new CoordinatorError('INVALID_ARGUMENT', `${path}: "maintenance.${key}" must be a number >= 0`);
+      out[key] = v;
+    }
+    const unknown = Object.keys(m).filter((k) => !['intervalSeconds', 'compactGraceSeconds', 'deleteDelaySeconds', 'minPacks'].includes(k));
+    if (unknown.length > 0) throw new CoordinatorError('INVALID_ARGUMENT', `${path}: unknown "maintenance" field(s) ${unknown.join(', ')}`);
+    config.maintenance = out;
   }
   for (const key of ['listen', 'enrollListen', 'http'] as const) {
     try {
@@ -171,6 +196,24 @@ export const SERVE_DEFAULTS = {
   shutdownGraceMs: 20 * SECOND,
 } as const;
 
+/**
+ * Maintenance defaults, with their reasons. Under constant writes PutWal
+ * closes up to ~4 packs a second: every 10 min a run merges ~2400 of them
+ * (tens of MiB copied, about a second of work), so small packs on disk stay
+ * bounded by about rate x (grace + interval + delete delay): ~7000 at 4 a
+ * second with these defaults, instead of ~350,000 a day unmerged.
+ */
+export const MAINTENANCE_DEFAULTS = {
+  /** Often enough that small packs never pile up into the hundreds of thousands, rare enough to cost little. */
+  intervalSeconds: 600,
+  /** Packs of the last 10 min are left for the next run: each pack is then copied once, not once per run. */
+  compactGraceSeconds: 600,
+  /** A restore or GetWal stream looks a blob up just before reading it: minutes are ample. */
+  deleteDelaySeconds: 600,
+  /** Fewer small packs are not worth the index rewrite. */
+  minPacks: 8,
+} as const;
+
 export interface CompiledServeConfig {
   paths: DataPaths;
   listen: string;
@@ -191,6 +234,7 @@ export interface CompiledServeConfig {
   packTargetBytes: number;
   referencedCacheSnapshots: number;
   shutdownGraceMs: number;
+  maintenance: { intervalMs: number; compactGraceMs: number; compactDeleteDelayMs: number; compactMinPacks: number };
   now: () => Date;
 }
 
@@ -234,6 +278,12 @@ export function compileServeConfig(options: ServeOptions, file: FileConfig, env:
     packTargetBytes: pick('packTargetBytes'),
     referencedCacheSnapshots: pick('referencedCacheSnapshots'),
     shutdownGraceMs: pick('shutdownGraceMs'),
+    maintenance: {
+      intervalMs: 1000 * (file.maintenance?.intervalSeconds ?? MAINTENANCE_DEFAULTS.intervalSeconds),
+      compactGraceMs: 1000 * (file.maintenance?.compactGraceSeconds ?? MAINTENANCE_DEFAULTS.compactGraceSeconds),
+      compactDeleteDelayMs: 1000 * (file.maintenance?.deleteDelaySeconds ?? MAINTENANCE_DEFAULTS.deleteDelaySeconds),
+      compactMinPacks: Math.max(1, Math.round(file.maintenance?.minPacks ?? MAINTENANCE_DEFAULTS.minPacks)),
+    },
     now: options.now ?? (() => new Date()),
   };
 }

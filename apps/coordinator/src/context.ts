@@ -11,6 +11,7 @@ import type { Catalog } from './catalog/index.js';
 import type { CompiledServeConfig } from './config.js';
 import type { ControlHub } from './control.js';
 import type { RestoreGrants } from './grants.js';
+import type { Maintenance } from './maintenance.js';
 import type { Metrics } from './metrics.js';
 import type { RunRegistry } from './runs.js';
 import type { ReferenceCache } from './snapshot-access.js';
@@ -22,6 +23,8 @@ export interface ServiceContext {
   catalog: Catalog;
   repo: Repository;
   store: BlobStore;
+  /** Compaction and WAL manifest backfill: on an interval, and OperatorService.CompactRepository. */
+  maintenance: Maintenance;
   runs: RunRegistry;
   hub: ControlHub;
   grants: RestoreGrants;

@@ -27,6 +27,7 @@ import { RestoreGrants } from './grants.js';
 import { createHttpServer, type HealthReport } from './http.js';
 import { Metrics } from './metrics.js';
 import { Alerter } from './alerts.js';
+import { Maintenance } from './maintenance.js';
 import { RunRegistry } from './runs.js';
 import { agentService } from './services/agent.js';
 import { enrollmentService } from './services/enrollment.js';
@@ -89,6 +90,10 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
     alerts.start();
     cleanups.push(() => alerts.close());
     const store = new BlobStore(repo);
+    const maintenance = new Maintenance(
+      { repo, store, catalog, metrics, logger: rootLogger.child({ component: 'maintenance' }) },
+      { ...config.maintenance, packTargetBytes: config.packTargetBytes },
+    );
     const runs = new RunRegistry({ catalog, repo, metrics, logger: rootLogger.child({ component: 'runs' }), now: config.now, idleTimeoutMs: config.runIdleTimeoutMs });
     const leftover = await runs.adoptLeftovers();
     if (leftover > 0) logger.info({ runs: leftover }, 'backup runs left open by an earlier process can be resumed');
@@ -104,6 +109,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
       catalog,
       repo,
       store,
+      maintenance,
       runs,
       hub,
       grants: new RestoreGrants(),
@@ -172,11 +178,13 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
       runs.sweep().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'run sweep failed'));
     }, SWEEP_INTERVAL_MS);
     sweeper.unref();
+    maintenance.start();
 
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
       (closing ??= (async () => {
         clearInterval(sweeper);
+        await maintenance.stop().catch(() => undefined);
         // Agents' Control streams would hold tryShutdown open forever: end them first.
         hub.close();
         await Promise.all([shutdown(main, config.shutdownGraceMs), shutdown(enroll, config.shutdownGraceMs), new Promise<void>((resolve) => http.close(() => resolve()))]);

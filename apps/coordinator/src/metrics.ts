@@ -2,7 +2,7 @@
  * Prometheus metrics, written by hand in the text exposition format (0.0.4):
  * a handful of counters the services bump, and gauges computed at scrape time.
  */
-import type { SnapshotWithId } from '@pbk/storage';
+import type { CompactReport, SnapshotWithId } from '@pbk/storage';
 
 export interface ScrapeFacts {
   now: Date;
@@ -44,6 +44,34 @@ export class Metrics {
   blobsDuplicate = 0;
   blobsRejected = 0;
   enrollments = 0;
+  walManifestsWritten = 0;
+  compactionFailures = 0;
+  readonly compaction = {
+    runs: 0,
+    packsCompacted: 0,
+    packsWritten: 0,
+    packsDeleted: 0,
+    blobsCopied: 0,
+    bytesCopied: 0,
+    lastTimestamp: 0,
+    lastDurationMs: 0,
+    lastPacksAfter: 0,
+    pendingDeletes: 0,
+  };
+
+  recordCompaction(r: CompactReport, now: Date): void {
+    const c = this.compaction;
+    c.runs++;
+    c.packsCompacted += r.packs.compacted;
+    c.packsWritten += r.packs.written;
+    c.packsDeleted += r.packs.deleted + r.packs.orphansDeleted;
+    c.blobsCopied += r.blobsCopied;
+    c.bytesCopied += r.bytesCopied;
+    c.lastTimestamp = now.getTime() / 1000;
+    c.lastDurationMs = r.durationMs;
+    c.lastPacksAfter = r.packs.after;
+    c.pendingDeletes = r.pendingDeletes;
+  }
 
   render(facts: ScrapeFacts): string {
     const out: string[] = [];
@@ -59,6 +87,20 @@ export class Metrics {
     metric('pbk_blobs_rejected_total', 'counter', 'Uploaded blobs refused because they did not decrypt or hash to their id.', [[{}, this.blobsRejected]]);
     metric('pbk_enrollments_total', 'counter', 'Agents enrolled since the coordinator started.', [[{}, this.enrollments]]);
     metric('pbk_alerts_total', 'counter', 'Alerts raised since the coordinator started, by type (published over MQTT when a broker is configured).', [...(facts.alerts ?? new Map())].map(([type, n]) => [{ type }, n]));
+    const c = this.compaction;
+    metric('pbk_wal_manifests_written_total', 'counter', 'WAL manifests written to the repository (one per complete WAL file, and backfills).', [[{}, this.walManifestsWritten]]);
+    metric('pbk_compaction_runs_total', 'counter', 'Repository compaction runs, by result (interval and on demand).', [
+      [{ result: 'ok' }, c.runs],
+      [{ result: 'failed' }, this.compactionFailures],
+    ]);
+    metric('pbk_compaction_packs_compacted_total', 'counter', 'Small packs whose blobs compaction copied into full-size packs.', [[{}, c.packsCompacted]]);
+    metric('pbk_compaction_packs_written_total', 'counter', 'Full-size packs compaction wrote.', [[{}, c.packsWritten]]);
+    metric('pbk_compaction_packs_deleted_total', 'counter', 'Packs compaction deleted (replaced ones after their delay, and leftovers of interrupted runs).', [[{}, c.packsDeleted]]);
+    metric('pbk_compaction_blobs_copied_total', 'counter', 'Blobs compaction copied (sealed bytes, unchanged).', [[{}, c.blobsCopied]]);
+    metric('pbk_compaction_bytes_copied_total', 'counter', 'Sealed blob bytes compaction copied.', [[{}, c.bytesCopied]]);
+    metric('pbk_compaction_last_run_timestamp_seconds', 'gauge', 'End of the last successful compaction, unix seconds (0: none yet).', [[{}, c.lastTimestamp]]);
+    metric('pbk_compaction_last_duration_seconds', 'gauge', 'Duration of the last successful compaction.', [[{}, c.lastDurationMs / 1000]]);
+    metric('pbk_compaction_pending_deletes', 'gauge', 'Replaced packs waiting for the delete delay.', [[{}, c.pendingDeletes]]);
     metric('pbk_agents_connected', 'gauge', 'Agents with an open Control stream.', [[{}, facts.connectedAgents]]);
     metric('pbk_backup_runs_open', 'gauge', 'Backup runs begun and not yet committed or aborted.', [[{}, facts.openRuns]]);
     metric('pbk_repository_blobs', 'gauge', 'Blobs in the repository index.', [[{}, facts.repository.blobs]]);

@@ -5,6 +5,7 @@
  * enroll with real tokens and CSRs.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Metadata, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
 import {
+  BlobAssembler,
   BlobMessageBatcher,
   channelCredentials,
   clientChannelOptions,
@@ -22,7 +24,7 @@ import {
   type RemoteError,
   type v1,
 } from '@pbk/protocol';
-import { encodeTree, makeBlob, type TreeEntry } from '@pbk/storage';
+import { encodeTree, makeBlob, openChunk, type TreeEntry } from '@pbk/storage';
 import type { Dek } from '@pbk/crypto';
 
 const run = promisify(execFile);
@@ -312,4 +314,63 @@ export async function backupByHand(
     labels: { test: 'yes' },
   });
   return { begin, tree, missing, snapshot: snapshot! };
+}
+
+// ---- WAL by hand -------------------------------------------------------------------
+
+export const PG_SOURCE = (name = 'main'): v1.SourceRef => ({ host: '', kind: 'SOURCE_KIND_POSTGRES', name });
+
+/**
+ * PutWal / GetWal / ListWal as the agent's WAL streamer and wal-fetch do them,
+ * for the WAL run `begin()` and the client `agent()` (getters: tests reconnect).
+ */
+export function walOps(agent: () => v1.AgentServiceClient, begin: () => v1.BeginBackupResponse__Output) {
+  /** Seals `data` in 4 KiB pieces as the run's blobs. */
+  const pieces = (data: Buffer) => {
+    const b = begin();
+    const dek = { id: b.dek!.id, key: b.dek!.key };
+    const out = [];
+    for (let off = 0; off < data.length; off += 4096) out.push(makeBlob(dek, b.idKey, 'data', data.subarray(off, off + 4096), 1));
+    return out;
+  };
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest();
+  return {
+    pieces,
+    async putWal(file: string, data: Buffer, complete: boolean, opts: { uploadBlobs?: boolean; size?: number; client?: v1.AgentServiceClient } = {}): Promise<v1.PutWalResponse__Output> {
+      const c = opts.client ?? agent();
+      const runId = begin().runId;
+      const blobs = pieces(data);
+      if (opts.uploadBlobs !== false) {
+        const { missing } = await call<v1.MissingBlobsRequest, v1.MissingBlobsResponse__Output>(c as unknown as Client, 'missingBlobs', { runId, ids: blobs.map((b) => b.id) });
+        const want = new Set(missing.map((m) => m.toString('hex')));
+        await upload(c, runId, blobs.filter((b) => want.has(b.id.toString('hex'))));
+      }
+      return call<v1.PutWalRequest, v1.PutWalResponse__Output>(c as unknown as Client, 'putWal', {
+        runId,
+        fileName: file,
+        size: opts.size ?? data.length,
+        content: blobs.map((b) => b.id),
+        complete,
+        sha256: sha(data),
+      });
+    },
+    /** GetWal, every blob opened with the keys the stream sent and checked against its id. */
+    async getWal(file: string, opts: { allowPartial?: boolean; client?: v1.AgentServiceClient; source?: v1.SourceRef } = {}): Promise<{ file: v1.WalFile__Output; data: Buffer }> {
+      const c = opts.client ?? agent();
+      const msgs = await collect<v1.GetWalResponse__Output>(c.getWal({ source: opts.source ?? PG_SOURCE(), fileName: file, allowPartial: opts.allowPartial ?? false }));
+      const keys = new Map<string, { id: Buffer; key: Buffer }>();
+      let idKey: Buffer | undefined;
+      const assembler = new BlobAssembler();
+      const out: Buffer[] = [];
+      for (const m of msgs) {
+        if (m.blobs!.idKey.length === 32) idKey = m.blobs!.idKey;
+        for (const k of m.blobs!.keys) keys.set(k.id.toString('hex'), k);
+        for (const b of assembler.push(m.blobs!.parts)) out.push(openChunk(keys.get(b.dekId.toString('hex'))!, idKey!, b.id, b.sealed, b.rawLength));
+      }
+      return { file: msgs[0]!.file!, data: Buffer.concat(out) };
+    },
+    async listWal(client = agent(), source = PG_SOURCE(), from = '', limit = 0): Promise<v1.ListWalResponse__Output> {
+      return call<v1.ListWalRequest, v1.ListWalResponse__Output>(client as unknown as Client, 'listWal', { source, fromFileName: from, limit });
+    },
+  };
 }

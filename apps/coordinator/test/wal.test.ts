@@ -9,12 +9,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Client } from '@grpc/grpc-js';
-import { BlobAssembler, type v1 } from '@pbk/protocol';
-import { makeBlob, openChunk } from '@pbk/storage';
+import type { v1 } from '@pbk/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentClient, call, collect, enroll, expectRemote, FILES_SOURCE, initData, serve, tempDir, upload, type AgentCreds, type Serving } from './harness.js';
+import { agentClient, call, enroll, expectRemote, FILES_SOURCE, initData, PG_SOURCE, serve, tempDir, walOps, type AgentCreds, type Serving } from './harness.js';
 
-const PG = (name = 'main'): v1.SourceRef => ({ host: '', kind: 'SOURCE_KIND_POSTGRES', name });
+const PG = PG_SOURCE;
 const SEG = '000000010000000000000003';
 
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -29,51 +28,10 @@ function sha(b: Buffer): Buffer {
   return createHash('sha256').update(b).digest();
 }
 
-/** Seals `data` in 4 KiB pieces as the run's blobs. */
-function pieces(data: Buffer) {
-  const dek = { id: begin.dek!.id, key: begin.dek!.key };
-  const out = [];
-  for (let off = 0; off < data.length; off += 4096) out.push(makeBlob(dek, begin.idKey, 'data', data.subarray(off, off + 4096), 1));
-  return out;
-}
-
-async function putWal(file: string, data: Buffer, complete: boolean, opts: { uploadBlobs?: boolean; size?: number; client?: v1.AgentServiceClient } = {}): Promise<v1.PutWalResponse__Output> {
-  const c = opts.client ?? agent;
-  const blobs = pieces(data);
-  if (opts.uploadBlobs !== false) {
-    const { missing } = await call<v1.MissingBlobsRequest, v1.MissingBlobsResponse__Output>(c as unknown as Client, 'missingBlobs', { runId: begin.runId, ids: blobs.map((b) => b.id) });
-    const want = new Set(missing.map((m) => m.toString('hex')));
-    await upload(c, begin.runId, blobs.filter((b) => want.has(b.id.toString('hex'))));
-  }
-  return call<v1.PutWalRequest, v1.PutWalResponse__Output>(c as unknown as Client, 'putWal', {
-    runId: begin.runId,
-    fileName: file,
-    size: opts.size ?? data.length,
-    content: blobs.map((b) => b.id),
-    complete,
-    sha256: sha(data),
-  });
-}
-
-/** GetWal, every blob opened with the keys the stream sent and checked against its id. */
-async function getWal(file: string, opts: { allowPartial?: boolean; client?: v1.AgentServiceClient; source?: v1.SourceRef } = {}): Promise<{ file: v1.WalFile__Output; data: Buffer }> {
-  const c = opts.client ?? agent;
-  const msgs = await collect<v1.GetWalResponse__Output>(c.getWal({ source: opts.source ?? PG(), fileName: file, allowPartial: opts.allowPartial ?? false }));
-  const keys = new Map<string, { id: Buffer; key: Buffer }>();
-  let idKey: Buffer | undefined;
-  const assembler = new BlobAssembler();
-  const out: Buffer[] = [];
-  for (const m of msgs) {
-    if (m.blobs!.idKey.length === 32) idKey = m.blobs!.idKey;
-    for (const k of m.blobs!.keys) keys.set(k.id.toString('hex'), k);
-    for (const b of assembler.push(m.blobs!.parts)) out.push(openChunk(keys.get(b.dekId.toString('hex'))!, idKey!, b.id, b.sealed, b.rawLength));
-  }
-  return { file: msgs[0]!.file!, data: Buffer.concat(out) };
-}
-
-async function listWal(client = agent, source = PG(), from = '', limit = 0): Promise<v1.ListWalResponse__Output> {
-  return call<v1.ListWalRequest, v1.ListWalResponse__Output>(client as unknown as Client, 'listWal', { source, fromFileName: from, limit });
-}
+const { putWal, getWal, listWal } = walOps(
+  () => agent,
+  () => begin,
+);
 
 beforeAll(async () => {
   tmp = await tempDir('pbk-coord-wal-');

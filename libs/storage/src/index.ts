@@ -1,7 +1,7 @@
 /**
  * @pbk/storage: the content-addressed, deduplicated, encrypted repository.
  * Layers, lowest first (each imports only those below it):
- *   backend/ (bytes by name) < pack/, index/, keys/ < blob/, repository/ < snapshot/ < archiver/, restore/, verify/, gc/
+ *   backend/ (bytes by name) < pack/, index/, keys/ < blob/, repository/ < snapshot/, wal/ < archiver/, restore/, verify/, gc/, compact/
  * The on-disk format is specified in docs/repository-format.md.
  */
 export {
@@ -68,3 +68,14 @@ export {
 export { restoreSnapshot, type RestoreOptions, type RestoreStats } from './restore/index.js';
 export { verifyRepository, repairIndex, type VerifyOptions, type VerifyReport, type Problem, type ProblemKind, type RepairIndexReport } from './verify/index.js';
 export { collectGarbage, type GcOptions, type GcReport } from './gc/index.js';
+export { Compactor, COMPACT_DEFAULTS, type CompactOptions, type CompactReport } from './compact/index.js';
+export {
+  saveWalManifest,
+  loadWalManifests,
+  encodeWalManifest,
+  decodeWalManifest,
+  walFileKey,
+  type WalManifest,
+  type WalManifestFile,
+  type WalManifestSet,
+} from './wal/index.js';

@@ -7,7 +7,8 @@ import { restorePostgresLogicalCommand } from './restore-postgres-logical.js';
 import { snapshotsCommand } from './snapshots.js';
 import { statusCommand } from './status.js';
 import { restoreRedisCommand } from './restore-redis.js';
+import { repoCompactCommand } from './repo-compact.js';
 import { validateCommand } from './validate.js';
 import { verifyCommand } from './verify.js';
 
-export const COMMANDS: readonly Command[] = [statusCommand, snapshotsCommand, backupNowCommand, restoreFilesCommand, restorePostgresCommand, restorePostgresLogicalCommand, restoreRedisCommand, verifyCommand, validateCommand];
+export const COMMANDS: readonly Command[] = [statusCommand, snapshotsCommand, backupNowCommand, restoreFilesCommand, restorePostgresCommand, restorePostgresLogicalCommand, restoreRedisCommand, verifyCommand, validateCommand, repoCompactCommand];

@@ -3,6 +3,9 @@
  * source, the data blobs whose plaintexts, concatenated, are its bytes
  * [0, size), whether it is complete, and the SHA-256 of those bytes. A growing
  * segment's row is rewritten as it grows; a complete one never changes.
+ * Complete files are also in the repository as WAL manifests (services/wal.ts
+ * writes one before PutWal answers; maintenance.ts backfills any missing), so
+ * this table is a fast lookup, never the only record of a complete file.
  *
  * The rules of what may replace what (docs/postgres.md, "WAL streaming") live
  * in services/wal.ts; this module stores and lists.
@@ -97,6 +100,12 @@ export class WalCatalog {
       [rec.host, rec.sourceName, rec.fileName, walTimeline(rec.fileName), rec.size, rec.complete, rec.content, rec.sha256, rec.dekIds, rec.runId, iso(now)],
     );
     return toRecord(row!);
+  }
+
+  /** Every (host, source) with WAL files. */
+  async sources(): Promise<{ host: string; sourceName: string }[]> {
+    const rows = await this.db.query<{ host: string; source_name: string }>('SELECT DISTINCT host, source_name FROM wal_files ORDER BY host, source_name');
+    return rows.map((r) => ({ host: r.host, sourceName: r.source_name }));
   }
 
   /** Files of a source with names >= `from`, in name order (PostgreSQL's order: timeline, then position). */

@@ -23,7 +23,7 @@ import { validateCall } from './validate.js';
 const HOST_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 
 export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers {
-  const { catalog, repo, store, hub, grants, auth, auditor, config } = ctx;
+  const { catalog, repo, store, hub, grants, auth, auditor, config, maintenance } = ctx;
   const log = ctx.logger;
   const now = config.now;
   /** One verify at a time: it reads every pack and is CPU-bound on a 2-core host. */
@@ -276,7 +276,7 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
       const started = Date.now();
       await writeMessage(out, accepted(jobId, ''), signal);
       log.info({ actor: actorOf(who), job: jobId.toString('hex'), readDataPercent: pct }, 'verify started');
-      const report = await verifyMutex.run(async () => {
+      const report = await verifyMutex.run(() => maintenance.exclusive(async () => {
         let progress: v1.Progress = { phase: 'verifying', bytesDone: 0, bytesTotal: 0, itemsDone: 0, itemsTotal: 0, current: 'index', elapsedMs: 0 };
         const timer = setInterval(() => {
           if (!signal.aborted) out.write({ jobId, progress: { ...progress, elapsedMs: String(Date.now() - started) } });
@@ -293,7 +293,7 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
         } finally {
           clearInterval(timer);
         }
-      });
+      }));
       const result: v1.VerifyReport = {
         ok: report.ok,
         snapshotsChecked: String(report.snapshots.total),
@@ -308,6 +308,34 @@ export function operatorService(ctx: ServiceContext): v1.OperatorServiceHandlers
     }),
 
     Validate: validateCall(ctx, { namedSource, resolveKind, checkHost, follow, accepted, deadlineOf }),
+
+    CompactRepository: unary(log, 'CompactRepository', async (call) => {
+      const who = auth.check(call, OPERATE_ROLES);
+      const graceS = count(call.request.graceSeconds, 'grace_seconds');
+      log.info({ actor: actorOf(who), dryRun: call.request.dryRun, graceSeconds: graceS }, 'compaction requested');
+      const r = await maintenance.run({ dryRun: call.request.dryRun, trigger: 'operator', ...(graceS > 0 ? { graceMs: graceS * 1000 } : {}) });
+      const n = (v: number) => String(v);
+      return {
+        packsBefore: n(r.packs.before),
+        packsAfter: n(r.packs.after),
+        packsCompacted: n(r.packs.compacted),
+        packsWritten: n(r.packs.written),
+        packsDeleted: n(r.packs.deleted),
+        orphansDeleted: n(r.packs.orphansDeleted),
+        pendingDeletes: n(r.pendingDeletes),
+        blobsCopied: n(r.blobsCopied),
+        bytesCopied: n(r.bytesCopied),
+        indexObjectsBefore: n(r.indexObjects.before),
+        indexObjectsWritten: n(r.indexObjects.written),
+        indexObjectsRemoved: n(r.indexObjects.removed),
+        walManifestsBefore: n(r.walManifests.before),
+        walManifestsWritten: n(r.walManifests.written),
+        walManifestsRemoved: n(r.walManifests.removed),
+        walFilesBackfilled: n(r.walFilesBackfilled),
+        durationMs: n(r.durationMs),
+        dryRun: r.dryRun,
+      } satisfies v1.CompactRepositoryResponse;
+    }),
   };
 }
 

@@ -5,7 +5,10 @@
  * WAL bytes arrive as ordinary data blobs of the source's WAL run (UploadBlobs);
  * PutWal then records which blobs make up a file, after checking each one is
  * durable in the repository (as CommitBackup does for a tree), so an answered
- * PutWal means the WAL is safe. What may replace a recorded file:
+ * PutWal means the WAL is safe. A complete file is also written to the
+ * repository as a WAL manifest before the answer (docs/repository-format.md,
+ * "WAL manifests"); a growing one only to the catalog, as it changes many
+ * times a second. What may replace a recorded file:
  *   - the same size and SHA-256: already_had (a retry, wal-push twice);
  *   - a complete file, different content: INTEGRITY (a second writer, or a
  *     forked timeline reusing the name) - never overwritten;
@@ -15,7 +18,7 @@
  */
 import type { Writable } from 'node:stream';
 import { writeMessage, type v1 } from '@pbk/protocol';
-import type { SourceRef } from '@pbk/storage';
+import { saveWalManifest, type SourceRef } from '@pbk/storage';
 import { actorOf, type AgentIdentity } from '../auth.js';
 import { isWalFileName, type WalFileRecord } from '../catalog/index.js';
 import type { ServiceContext } from '../context.js';
@@ -62,7 +65,7 @@ export async function beginWalRun(ctx: ServiceContext, who: AgentIdentity, sourc
 }
 
 export function walHandlers(ctx: ServiceContext): WalHandlers {
-  const { catalog, repo, store, runs, grants, auth, auditor, config } = ctx;
+  const { catalog, repo, store, runs, grants, auth, auditor, config, metrics } = ctx;
   const log = ctx.logger;
   /** One PutWal at a time per source: the streamer and wal-push may race on one name. */
   const locks = new Map<string, Mutex>();
@@ -152,6 +155,16 @@ export function walHandlers(ctx: ServiceContext): WalHandlers {
         const { dekIds, rawSize } = await checkDurable(ids, name);
         if (rawSize !== size) {
           throw new CoordinatorError('INVALID_ARGUMENT', `WAL file ${name}: its ${ids.length} blobs hold ${rawSize} bytes, but size says ${size}`);
+        }
+        if (req.complete) {
+          // The repository's own record first (decision 4: the catalog is never the only one):
+          // a complete file is in a WAL manifest before PutWal answers. A crash between the two
+          // writes leaves a manifest the retried PutWal writes again (duplicates merge in compaction).
+          await saveWalManifest(repo, {
+            supersedes: [],
+            files: [{ host: run.source.host, source: run.source.name, name, size, sha256: sha, content: ids.map((id) => id.toString('hex')) }],
+          });
+          metrics.walManifestsWritten++;
         }
         await catalog.wal.put(
           { host: run.source.host, sourceName: run.source.name, fileName: name, size, complete: req.complete, content: ids.map((id) => id.toString('hex')), sha256: sha, dekIds, runId: run.id },

@@ -3,6 +3,8 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { AgentStatus as _pbk_v1_AgentStatus, AgentStatus__Output as _pbk_v1_AgentStatus__Output } from './pbk/v1/AgentStatus.js';
 import type { BlobPart as _pbk_v1_BlobPart, BlobPart__Output as _pbk_v1_BlobPart__Output } from './pbk/v1/BlobPart.js';
+import type { CompactRepositoryRequest as _pbk_v1_CompactRepositoryRequest, CompactRepositoryRequest__Output as _pbk_v1_CompactRepositoryRequest__Output } from './pbk/v1/CompactRepositoryRequest.js';
+import type { CompactRepositoryResponse as _pbk_v1_CompactRepositoryResponse, CompactRepositoryResponse__Output as _pbk_v1_CompactRepositoryResponse__Output } from './pbk/v1/CompactRepositoryResponse.js';
 import type { DataKey as _pbk_v1_DataKey, DataKey__Output as _pbk_v1_DataKey__Output } from './pbk/v1/DataKey.js';
 import type { Failure as _pbk_v1_Failure, Failure__Output as _pbk_v1_Failure__Output } from './pbk/v1/Failure.js';
 import type { FilesRestoreOptions as _pbk_v1_FilesRestoreOptions, FilesRestoreOptions__Output as _pbk_v1_FilesRestoreOptions__Output } from './pbk/v1/FilesRestoreOptions.js';
@@ -47,6 +49,8 @@ export interface ProtoGrpcType {
       BackupMode: EnumTypeDefinition
       BlobPart: MessageTypeDefinition<_pbk_v1_BlobPart, _pbk_v1_BlobPart__Output>
       BlobType: EnumTypeDefinition
+      CompactRepositoryRequest: MessageTypeDefinition<_pbk_v1_CompactRepositoryRequest, _pbk_v1_CompactRepositoryRequest__Output>
+      CompactRepositoryResponse: MessageTypeDefinition<_pbk_v1_CompactRepositoryResponse, _pbk_v1_CompactRepositoryResponse__Output>
       DataKey: MessageTypeDefinition<_pbk_v1_DataKey, _pbk_v1_DataKey__Output>
       Failure: MessageTypeDefinition<_pbk_v1_Failure, _pbk_v1_Failure__Output>
       FilesRestoreOptions: MessageTypeDefinition<_pbk_v1_FilesRestoreOptions, _pbk_v1_FilesRestoreOptions__Output>

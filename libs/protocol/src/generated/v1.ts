@@ -19,6 +19,8 @@ export type { CommandProgress, CommandProgress__Output } from './pbk/v1/CommandP
 export type { CommandResult, CommandResult__Output } from './pbk/v1/CommandResult.js';
 export type { CommitBackupRequest, CommitBackupRequest__Output } from './pbk/v1/CommitBackupRequest.js';
 export type { CommitBackupResponse, CommitBackupResponse__Output } from './pbk/v1/CommitBackupResponse.js';
+export type { CompactRepositoryRequest, CompactRepositoryRequest__Output } from './pbk/v1/CompactRepositoryRequest.js';
+export type { CompactRepositoryResponse, CompactRepositoryResponse__Output } from './pbk/v1/CompactRepositoryResponse.js';
 export type { CoordinatorMessage, CoordinatorMessage__Output } from './pbk/v1/CoordinatorMessage.js';
 export type { DataKey, DataKey__Output } from './pbk/v1/DataKey.js';
 export type { DownloadBlobsRequest, DownloadBlobsRequest__Output } from './pbk/v1/DownloadBlobsRequest.js';

@@ -4,6 +4,7 @@ import { encodeIndexFile } from '../index/index.js';
 import { PackBuilder, packIdFromName, packName, readPackEntries, type PackEntry } from '../pack/index.js';
 import { DEFAULT_PACK_TARGET_BYTES, type Repository } from '../repository/index.js';
 import { listSnapshotIds, walkSnapshotRefs, type Problem } from '../verify/index.js';
+import { loadWalManifests } from '../wal/index.js';
 
 export interface GcOptions {
   /**
@@ -20,10 +21,18 @@ export interface GcOptions {
   protectedDeks?: Iterable<string>;
   /** Size of new packs written by repacking. */
   packTargetBytes?: number;
+  /**
+   * Blob ids (hex) the caller knows are live beyond snapshots and WAL manifests:
+   * the coordinator passes the content of WAL files still growing, which its
+   * catalog records but no manifest does yet.
+   */
+  liveBlobs?: Iterable<string>;
 }
 
 export interface GcReport {
   snapshots: number;
+  /** WAL files (from WAL manifests) whose blobs were marked live. */
+  walFiles: number;
   blobsUsed: number;
   packs: { total: number; kept: number; deleted: number; repacked: number; recent: number; reindexed: number };
   bytesFreed: number;
@@ -65,6 +74,12 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
     for (const sid of snapshots) {
       await walkSnapshotRefs(repo, sid, seen, { onTree: (id) => used.add(id), onBlob: (id) => used.add(id), onProblem: (p) => problems.push(p) });
     }
+    // WAL is kept by its manifests (docs/repository-format.md, "WAL manifests"); a manifest GC cannot read stops it.
+    const wal = await loadWalManifests(repo).catch((err: unknown) => {
+      throw new StorageError('FAILED_PRECONDITION', `GC refuses to delete anything: a WAL manifest cannot be read (${(err as Error).message}); run verify`, { cause: err });
+    });
+    for (const f of wal.files) for (const id of f.content) used.add(id);
+    for (const id of options.liveBlobs ?? []) used.add(id);
     if (problems.length > 0) {
       throw new StorageError(
         'FAILED_PRECONDITION',
@@ -103,6 +118,7 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
 
     const report: GcReport = {
       snapshots: snapshots.length,
+      walFiles: wal.files.length,
       blobsUsed: used.size,
       packs: { total: plans.length, kept: 0, deleted: 0, repacked: 0, recent: 0, reindexed: 0 },
       bytesFreed: 0,
@@ -142,6 +158,10 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
       }
     }
 
+    // Listed before `remaining` is taken from memory, with no await in between: every index object
+    // listed names only packs already in memory, so superseding it loses none of them.
+    const oldIndex: string[] = [];
+    for await (const id of repo.listObjects('index')) oldIndex.push(id);
     const dropped = new Set(plans.filter((p) => p.action === 'delete' || p.action === 'repack').map((p) => p.id));
     const remaining: { packId: string; entries: PackEntry[] }[] = [];
     for (const packId of repo.index.packIds()) if (!dropped.has(packId)) remaining.push({ packId, entries: [...repo.index.packEntries(packId)!] });
@@ -171,8 +191,6 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
     for (const p of plans) if (p.action === 'reindex') repo.index.addPack(p.id, p.entries);
     for (const id of dropped) repo.index.removePack(id);
     // Then on disk, in the order the format requires: new index -> old index objects -> packs -> keys.
-    const oldIndex: string[] = [];
-    for await (const id of repo.listObjects('index')) oldIndex.push(id);
     await repo.saveObject('index', encodeIndexFile({ supersedes: oldIndex, packs: [...remaining, ...keptNew] }));
     report.indexObjects.written = 1;
     for (const id of oldIndex) {

@@ -4,14 +4,14 @@ import { decodePayload, encodePayload, PayloadEncodingError } from '../compress/
 import { ObjectCorruptError } from '../errors.js';
 
 /**
- * Encrypted metadata objects (index, snapshots): the kind is bound into the
+ * Encrypted metadata objects (index, snapshots, WAL manifests): the kind is bound into the
  * AAD so an index cannot be passed off as a snapshot. Stored as
  *   0x01 || seal(metaKey, encodingByte || payload, "pbk-object-v1" 0x00 kind)
  * and named `<folder>/<SHA-256 of the stored bytes, hex>`.
  */
-export type ObjectKind = 'index' | 'snapshot';
+export type ObjectKind = 'index' | 'snapshot' | 'wal';
 
-export const OBJECT_FOLDERS: Record<ObjectKind, string> = { index: 'index/', snapshot: 'snapshots/' };
+export const OBJECT_FOLDERS: Record<ObjectKind, string> = { index: 'index/', snapshot: 'snapshots/', wal: 'wal/' };
 const OBJECT_FORMAT = 0x01;
 
 function aad(kind: ObjectKind): Buffer {

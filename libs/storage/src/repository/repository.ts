@@ -70,6 +70,7 @@ export class Repository {
   /** While GC runs: ids a backup was told exist, so GC keeps them even if no snapshot names them yet. */
   private touched: Set<string> | undefined;
   private readonly opts: Compiled;
+  private indexReloads = 0;
 
   private constructor(
     readonly backend: Backend,
@@ -124,6 +125,12 @@ export class Repository {
       try {
         files.set(id, await this.loadIndexFile(id));
       } catch (err) {
+        // Listed, then deleted: the writer's compaction or GC superseded it meanwhile, and the
+        // object superseding it may not be in our listing: read the whole index again.
+        if (err instanceof NotFoundError && this.indexReloads++ < 5) {
+          this.damagedIndexObjects.length = 0;
+          return this.loadIndex();
+        }
         // A damaged index must not lock the operator out: verify reports it, repair rebuilds it from the packs.
         if (!(err instanceof ObjectCorruptError)) throw err;
         this.damagedIndexObjects.push(id);

@@ -4,6 +4,7 @@ import { BlobCorruptError, StorageError } from '../errors.js';
 import type { IndexFile } from '../index/index.js';
 import { entriesFromPackBytes, packIdFromName, packName, type PackEntry } from '../pack/index.js';
 import type { Repository } from '../repository/index.js';
+import { loadWalManifests } from '../wal/index.js';
 import { listSnapshotIds, walkSnapshotRefs } from './refs.js';
 
 export type ProblemKind =
@@ -16,7 +17,8 @@ export type ProblemKind =
   | 'blob-missing'
   | 'key-missing'
   | 'snapshot-corrupt'
-  | 'snapshot-incomplete';
+  | 'snapshot-incomplete'
+  | 'wal-corrupt';
 
 export interface Problem {
   kind: ProblemKind;
@@ -156,6 +158,20 @@ export async function verifyRepository(repo: Repository, options: VerifyOptions 
       onProblem: (p) => problems.push(p),
     });
     if (problems.length === before) complete++;
+  }
+
+  // (d) WAL manifests: readable, no conflicting copies, every blob indexed.
+  try {
+    const wal = await loadWalManifests(repo);
+    for (const c of wal.conflicts) {
+      problems.push({ kind: 'wal-corrupt', id: c.file.name, detail: `WAL file ${c.file.name} of ${c.file.host}/${c.file.source} is recorded twice with different content (sha256 ${c.file.sha256.slice(0, 16)}... and ${c.other.sha256.slice(0, 16)}...)` });
+    }
+    for (const f of wal.files) {
+      const missing = f.content.find((id) => !repo.index.has(Buffer.from(id, 'hex')));
+      if (missing !== undefined) problems.push({ kind: 'blob-missing', id: missing, detail: `WAL file ${f.name} of ${f.host}/${f.source} names a blob that is not in the index` });
+    }
+  } catch (err) {
+    problems.push({ kind: 'wal-corrupt', id: 'wal/', detail: (err as Error).message });
   }
 
   return {

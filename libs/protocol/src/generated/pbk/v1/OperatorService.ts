@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { CompactRepositoryRequest as _pbk_v1_CompactRepositoryRequest, CompactRepositoryRequest__Output as _pbk_v1_CompactRepositoryRequest__Output } from '../../pbk/v1/CompactRepositoryRequest.js';
+import type { CompactRepositoryResponse as _pbk_v1_CompactRepositoryResponse, CompactRepositoryResponse__Output as _pbk_v1_CompactRepositoryResponse__Output } from '../../pbk/v1/CompactRepositoryResponse.js';
 import type { ListSnapshotsRequest as _pbk_v1_ListSnapshotsRequest, ListSnapshotsRequest__Output as _pbk_v1_ListSnapshotsRequest__Output } from '../../pbk/v1/ListSnapshotsRequest.js';
 import type { ListSnapshotsResponse as _pbk_v1_ListSnapshotsResponse, ListSnapshotsResponse__Output as _pbk_v1_ListSnapshotsResponse__Output } from '../../pbk/v1/ListSnapshotsResponse.js';
 import type { RestoreRequest as _pbk_v1_RestoreRequest, RestoreRequest__Output as _pbk_v1_RestoreRequest__Output } from '../../pbk/v1/RestoreRequest.js';
@@ -16,6 +18,27 @@ import type { VerifyRequest as _pbk_v1_VerifyRequest, VerifyRequest__Output as _
 import type { VerifyUpdate as _pbk_v1_VerifyUpdate, VerifyUpdate__Output as _pbk_v1_VerifyUpdate__Output } from '../../pbk/v1/VerifyUpdate.js';
 
 export interface OperatorServiceClient extends grpc.Client {
+  /**
+   * Repository maintenance now (what `serve` also runs on an interval): merges
+   * small packs into full-size ones, small index objects and WAL manifests into
+   * few, writes WAL manifests the repository lacks, and deletes packs replaced
+   * by an earlier run once their delay is over. One at a time. Roles: operator, admin.
+   */
+  CompactRepository(argument: _pbk_v1_CompactRepositoryRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_CompactRepositoryResponse__Output>): grpc.ClientUnaryCall;
+  CompactRepository(argument: _pbk_v1_CompactRepositoryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pbk_v1_CompactRepositoryResponse__Output>): grpc.ClientUnaryCall;
+  CompactRepository(argument: _pbk_v1_CompactRepositoryRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_CompactRepositoryResponse__Output>): grpc.ClientUnaryCall;
+  CompactRepository(argument: _pbk_v1_CompactRepositoryRequest, callback: grpc.requestCallback<_pbk_v1_CompactRepositoryResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Repository maintenance now (what `serve` also runs on an interval): merges
+   * small packs into full-size ones, small index objects and WAL manifests into
+   * few, writes WAL manifests the repository lacks, and deletes packs replaced
+   * by an earlier run once their delay is over. One at a time. Roles: operator, admin.
+   */
+  compactRepository(argument: _pbk_v1_CompactRepositoryRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_CompactRepositoryResponse__Output>): grpc.ClientUnaryCall;
+  compactRepository(argument: _pbk_v1_CompactRepositoryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_pbk_v1_CompactRepositoryResponse__Output>): grpc.ClientUnaryCall;
+  compactRepository(argument: _pbk_v1_CompactRepositoryRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_pbk_v1_CompactRepositoryResponse__Output>): grpc.ClientUnaryCall;
+  compactRepository(argument: _pbk_v1_CompactRepositoryRequest, callback: grpc.requestCallback<_pbk_v1_CompactRepositoryResponse__Output>): grpc.ClientUnaryCall;
+  
   /**
    * Committed snapshots, newest first.
    */
@@ -102,6 +125,14 @@ export interface OperatorServiceClient extends grpc.Client {
 
 export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * Repository maintenance now (what `serve` also runs on an interval): merges
+   * small packs into full-size ones, small index objects and WAL manifests into
+   * few, writes WAL manifests the repository lacks, and deletes packs replaced
+   * by an earlier run once their delay is over. One at a time. Roles: operator, admin.
+   */
+  CompactRepository: grpc.handleUnaryCall<_pbk_v1_CompactRepositoryRequest__Output, _pbk_v1_CompactRepositoryResponse>;
+  
+  /**
    * Committed snapshots, newest first.
    */
   ListSnapshots: grpc.handleUnaryCall<_pbk_v1_ListSnapshotsRequest__Output, _pbk_v1_ListSnapshotsResponse>;
@@ -138,6 +169,7 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
 }
 
 export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
+  CompactRepository: MethodDefinition<_pbk_v1_CompactRepositoryRequest, _pbk_v1_CompactRepositoryResponse, _pbk_v1_CompactRepositoryRequest__Output, _pbk_v1_CompactRepositoryResponse__Output>
   ListSnapshots: MethodDefinition<_pbk_v1_ListSnapshotsRequest, _pbk_v1_ListSnapshotsResponse, _pbk_v1_ListSnapshotsRequest__Output, _pbk_v1_ListSnapshotsResponse__Output>
   Restore: MethodDefinition<_pbk_v1_RestoreRequest, _pbk_v1_RestoreUpdate, _pbk_v1_RestoreRequest__Output, _pbk_v1_RestoreUpdate__Output>
   StartBackup: MethodDefinition<_pbk_v1_StartBackupRequest, _pbk_v1_StartBackupUpdate, _pbk_v1_StartBackupRequest__Output, _pbk_v1_StartBackupUpdate__Output>

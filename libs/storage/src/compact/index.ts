@@ -1,0 +1,1 @@
+export { Compactor, COMPACT_DEFAULTS, type CompactOptions, type CompactReport } from './compact.js';
