@@ -12,8 +12,7 @@
  *
  * Needs the built dist/ of coordinator, agent and CLI (npm run build).
  */
-import { chmod, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,12 +34,17 @@ async function sql<T extends Record<string, unknown>>(text: string, db = 'postgr
   }
 }
 
+/** The agent's TMPDIR: where pg_dump's scratch directories go. */
+const agentTmp = (): string => join(sys.base, 'tmp');
+
 describe('postgres: failing base backups and logical dumps', () => {
   it('has the built programs', () => {
     expect(built(), 'build first: npx nx run-many -t build').toBe(true);
   });
 
   beforeAll(async () => {
+    await sys.start();
+    await mkdir(agentTmp(), { mode: 0o700 });
     cluster = await startPgCluster({ settings: { password_encryption: "'scram-sha-256'" } });
     await cluster.query(`ALTER USER postgres PASSWORD '${PASSWORD}'`);
     await writeFile(join(cluster.dataDir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost replication all 127.0.0.1/32 scram-sha-256\n');
@@ -53,7 +57,6 @@ describe('postgres: failing base backups and logical dumps', () => {
     await sql("CREATE ROLE reporting LOGIN PASSWORD 'x'");
     // ~40 MB of data that does not compress away, so a rate-limited base backup takes long enough to be interrupted.
     await sql("CREATE TABLE bulk AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) || md5((g * 13)::text) AS filler FROM generate_series(1, 350000) g");
-    await sys.start();
     await writeFile(join(sys.base, 'pg.pass'), `${PASSWORD}\n`);
     await writeFile(join(sys.base, 'wrong.pass'), `${WRONG}\n`);
     await chmod(join(sys.base, 'pg.pass'), 0o600);
@@ -78,7 +81,7 @@ ${common}
     passwordEnv: PBK_TEST_PG_PASSWORD
     databases: [shop, postgres]
     jobs: 2
-`, { PBK_TEST_PG_PASSWORD: PASSWORD });
+`, { PBK_TEST_PG_PASSWORD: PASSWORD, TMPDIR: agentTmp() });
   });
 
   afterAll(async () => {
@@ -151,7 +154,7 @@ ${common}
     wal: { enabled: false }
     passwordEnv: PBK_TEST_PG_PASSWORD
 `,
-      { PBK_TEST_PG_PASSWORD: PASSWORD, PGPASSFILE: passfile },
+      { PBK_TEST_PG_PASSWORD: PASSWORD, PGPASSFILE: passfile, TMPDIR: agentTmp() },
     );
     const withPassword = await sys.cli(['restore', 'postgres-logical', '--host', sys.host, '--source', 'dumps', '--db', 'shop', '--into', `host=127.0.0.1 port=${cluster.port} password=x dbname=shop_restored`]);
     expect(withPassword.code).toBe(2);
@@ -165,7 +168,7 @@ ${common}
     const count = async (db: string): Promise<unknown> => (await sql<{ n: string; s: string }>("SELECT count(*)::text AS n, sum(qty)::text || md5(string_agg(note, ',' ORDER BY id)) AS s FROM orders", db))[0];
     expect(await count('shop_restored')).toEqual(await count('shop'));
     expect((await sql<{ n: string }>('SELECT count(*)::text AS n FROM customers', 'shop_restored'))[0]!.n).toBe('300');
-    // No plaintext dump is left in the agent's temp space.
-    expect((await readdir(tmpdir())).filter((n) => n.startsWith('pbk-pgdump-') || n.startsWith('pbk-pgrestore-'))).toEqual([]);
+    // No plaintext dump is left in the agent's temp space (its own, so other test runs on the machine cannot interfere).
+    expect(await readdir(agentTmp())).toEqual([]);
   });
 });
