@@ -260,7 +260,7 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
     // ------------------------------------------------------------ the system
     const coordDir = join(work, 'coordinator');
     const stateDir = join(work, 'agent-state');
-    const env = { ...process.env, PBK_LOG_LEVEL: 'info' };
+    const env = { ...process.env, PBK_LOG_LEVEL: process.env.PBK_LOG_LEVEL ?? 'info' };
     const nodeArgs = opts.cpuProf !== undefined ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [];
     if (opts.cpuProf !== undefined) mkdirSync(opts.cpuProf, { recursive: true });
     await e2e.phase('start the coordinator and enroll the agent', async () => {

@@ -13,14 +13,18 @@ type Upload = ReturnType<AgentRpc['uploadBlobs']>;
  * MissingBlobs that knows a set of ids. It checks framing with the real
  * BlobAssembler, as the coordinator does.
  */
-function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError } = {}) {
+function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError; missingDelayMs?: number } = {}) {
   const present = opts.present ?? new Set<string>();
   const missingCalls: number[] = [];
+  const missingConcurrency = { now: 0, max: 0 };
   const streams: { received: WireBlob[]; messages: number; maxMessageBytes: number; ended: boolean; open: boolean }[] = [];
   let openStreams = 0;
   const rpc: Pick<AgentRpc, 'missingBlobs' | 'uploadBlobs'> = {
     async missingBlobs(req) {
       missingCalls.push(req.ids!.length);
+      missingConcurrency.max = Math.max(missingConcurrency.max, ++missingConcurrency.now);
+      if (opts.missingDelayMs !== undefined) await new Promise((r) => setTimeout(r, opts.missingDelayMs));
+      missingConcurrency.now--;
       return { missing: (req.ids as Buffer[]).filter((id) => !present.has(id.toString('hex'))) };
     },
     uploadBlobs(): Upload {
@@ -71,7 +75,7 @@ function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError } = {
       return { stream: stream as unknown as Upload['stream'], response };
     },
   };
-  return { rpc, missingCalls, streams, present };
+  return { rpc, missingCalls, missingConcurrency, streams, present };
 }
 
 const RUN = randomBytes(16);
@@ -93,6 +97,22 @@ describe('RemoteBlobSink', () => {
     const again = await Promise.all([sink.claimMissing(ids.slice(0, 5)), sink.claimMissing(ids.slice(0, 5))]);
     expect(again.flat().some(Boolean)).toBe(false);
     expect(f.missingCalls).toEqual([10, 10, 5]);
+  });
+
+  it('callers asking while two MissingBlobs calls are out share the next call, each hearing about its own ids', async () => {
+    const f = fakeRpc({ missingDelayMs: 20 });
+    const sink = new RemoteBlobSink(f.rpc, RUN, { maxIdsPerCall: 10 });
+    const asks = Array.from({ length: 12 }, () => Array.from({ length: 3 }, () => randomBytes(32)));
+    for (const ids of asks) if (asks.indexOf(ids) % 2 === 1) f.present.add(ids[1]!.toString('hex'));
+    const answers = await Promise.all(asks.map((ids) => sink.claimMissing(ids)));
+    answers.forEach((need, i) => expect(need).toEqual([true, i % 2 === 0, true]));
+    expect(f.missingConcurrency.max).toBe(2);
+    // Two alone, then the other ten callers' 30 ids in calls of at most 10 (three callers each).
+    expect(f.missingCalls.slice(0, 2)).toEqual([3, 3]);
+    expect(f.missingCalls.slice(2).every((n) => n <= 10)).toBe(true);
+    expect(f.missingCalls.reduce((a, b) => a + b, 0)).toBe(36);
+    expect(f.missingCalls.length).toBeLessThanOrEqual(6);
+    expect(sink.stats.missingCalls).toBe(f.missingCalls.length);
   });
 
   it('streams blobs in ~messageBytes messages honouring drain, parts consecutive, and flush waits for the durable answer', async () => {

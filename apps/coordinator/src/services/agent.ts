@@ -251,6 +251,8 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
       let stored = 0;
       let duplicate = 0;
       let bytes = 0;
+      const started = performance.now();
+      let acceptMs = 0;
       try {
         for await (const msg of call as AsyncIterable<v1.UploadBlobsRequest__Output>) {
           if (run === undefined) run = await runs.get(who.host, runIdFromWire(msg.runId));
@@ -261,8 +263,10 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
           metrics.bytesReceived += msg.parts.reduce((n, p) => n + p.data.length, 0);
           for (const blob of assembler.push(msg.parts)) {
             let outcome;
+            const t0 = performance.now();
             try {
               outcome = await store.accept(run.dek, blob);
+              acceptMs += performance.now() - t0;
             } catch (err) {
               if ((err as { code?: unknown }).code === 'CORRUPT') {
                 metrics.blobsRejected++;
@@ -287,11 +291,14 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         idle.stop();
       }
       if (run === undefined) return { blobsStored: 0, blobsDuplicate: 0, bytesReceived: 0 };
+      const received = performance.now();
       // The acknowledgement: every blob of this stream durable (pack fsynced and renamed, index written).
       await store.makeDurable(ids);
       metrics.blobsStored += stored;
       metrics.blobsDuplicate += duplicate;
-      log.debug({ run: run.id, stored, duplicate, bytes }, 'upload stream durable');
+      // Where a stream's time went: receiving (of which checking and adding blobs), then the durable wait.
+      const timings = { receiveMs: Math.round(received - started), acceptMs: Math.round(acceptMs), durableMs: Math.round(performance.now() - received) };
+      log.debug({ run: run.id, stored, duplicate, bytes, timings }, 'upload stream durable');
       return { blobsStored: String(stored), blobsDuplicate: String(duplicate), bytesReceived: String(bytes) };
     }),
 

@@ -73,11 +73,15 @@ async function runTask(taskId: number, files: FileJob[]): Promise<void> {
   try {
     const results: FileResult[] = [];
     let bytesRead = 0;
+    // One batch for the whole task: a group of small files asks about its chunks together, not one round trip per file.
+    const batch = new Batch();
     for (const f of files) {
-      const r = await readFile(taskId, f);
+      const r = await readFile(taskId, f, batch);
       bytesRead += r.bytesRead;
       results.push(r.result);
     }
+    // Every blob the results name is in the sink before 'done'.
+    await sendBatch(taskId, batch);
     port.postMessage({ op: 'done', taskId, results, bytesRead } satisfies FromWorker);
   } catch (err) {
     port.postMessage({ op: 'fatal', taskId, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
@@ -89,7 +93,7 @@ async function runTask(taskId: number, files: FileJob[]): Promise<void> {
  * blocking is free, and a small file then costs four syscalls instead of four
  * trips through libuv's thread pool.
  */
-async function readFile(taskId: number, f: FileJob): Promise<{ result: FileResult; bytesRead: number }> {
+async function readFile(taskId: number, f: FileJob, batch: Batch): Promise<{ result: FileResult; bytesRead: number }> {
   let bytesRead = 0;
   // The first attempt must match what the archiver saw with lstat; a retry matches the file as reopened.
   let expected = { size: BigInt(f.size), mtimeNs: BigInt(f.mtimeNs) };
@@ -108,7 +112,6 @@ async function readFile(taskId: number, f: FileJob): Promise<{ result: FileResul
       if (attempt > 1) expected = { size: opened.size, mtimeNs: opened.mtimeNs };
       const chunker = new Chunker(init.chunker);
       const content: string[] = [];
-      const batch = new Batch();
       const size = Number(expected.size);
       let offset = 0;
       // Read exactly the expected size in right-sized buffers (a small file costs one read and
@@ -124,7 +127,6 @@ async function readFile(taskId: number, f: FileJob): Promise<{ result: FileResul
       }
       const last = chunker.finish();
       if (last) await addChunk(taskId, batch, content, last);
-      await sendBatch(taskId, batch);
       const after = fstatSync(fd, { bigint: true });
       if (after.size === expected.size && after.mtimeNs === expected.mtimeNs && BigInt(offset) === after.size) {
         return { result: { content, size: offset, ...(attempt > 1 ? { mtimeNs: after.mtimeNs.toString() } : {}) }, bytesRead };
