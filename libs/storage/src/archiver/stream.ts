@@ -280,15 +280,13 @@ export class TreeBuilder {
     let storedBytes = 0;
     let blobsNew = 0;
     const saveDir = async (node: Node & { kind: 'dir' }): Promise<string> => {
-      const entries: TreeEntry[] = [];
-      for (const [name, child] of node.children) {
-        if (child.kind === 'dir') {
-          const subtree = await saveDir(child);
-          entries.push({ name, ...child.meta, type: 'dir', subtree });
-        } else {
-          entries.push({ name, ...child.meta, ...child.entry } as TreeEntry);
-        }
-      }
+      // Sibling directories are saved at once: each tree costs a claim round trip, which a remote sink batches.
+      const entries: TreeEntry[] = await Promise.all(
+        [...node.children].map(async ([name, child]): Promise<TreeEntry> => {
+          if (child.kind === 'dir') return { name, ...child.meta, type: 'dir', subtree: await saveDir(child) };
+          return { name, ...child.meta, ...child.entry } as TreeEntry;
+        }),
+      );
       entries.sort((a, b) => compareNames(a.name, b.name));
       const saved = await saveTree(sink, dek, idKey, { entries });
       if (saved.storedBytes > 0) {
