@@ -19,6 +19,7 @@ function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError; miss
   const missingConcurrency = { now: 0, max: 0 };
   const streams: { received: WireBlob[]; messages: number; maxMessageBytes: number; ended: boolean; open: boolean }[] = [];
   let openStreams = 0;
+  const open = { max: 0 };
   const rpc: Pick<AgentRpc, 'missingBlobs' | 'uploadBlobs'> = {
     async missingBlobs(req) {
       missingCalls.push(req.ids!.length);
@@ -31,7 +32,8 @@ function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError; miss
       openStreams++;
       const s = { received: [] as WireBlob[], messages: 0, maxMessageBytes: 0, ended: false, open: true };
       streams.push(s);
-      if (openStreams > 1) throw new Error('two upload streams open at once');
+      open.max = Math.max(open.max, openStreams);
+      if (openStreams > 2) throw new Error('three upload streams open at once');
       const assembler = new BlobAssembler();
       let resolveRes!: (r: v1.UploadBlobsResponse__Output) => void;
       let rejectRes!: (e: unknown) => void;
@@ -75,7 +77,7 @@ function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError; miss
       return { stream: stream as unknown as Upload['stream'], response };
     },
   };
-  return { rpc, missingCalls, missingConcurrency, streams, present };
+  return { rpc, missingCalls, missingConcurrency, streams, present, open };
 }
 
 const RUN = randomBytes(16);
@@ -134,7 +136,7 @@ describe('RemoteBlobSink', () => {
     expect(stats.rawBytes).toBe(blobs.reduce((n, b) => n + b.rawLength, 0));
   });
 
-  it('closes a stream at the target size and waits for its ack before opening the next', async () => {
+  it('closes a stream at the target size and fills the next while its ack is outstanding, never two acks', async () => {
     const f = fakeRpc();
     const sink = new RemoteBlobSink(f.rpc, RUN, { messageBytes: 8192, streamTargetBytes: 20_000 });
     for (let i = 0; i < 10; i++) await sink.addBlob(blob(6000));
@@ -142,6 +144,9 @@ describe('RemoteBlobSink', () => {
     // 4 x 6000 passes 20 000: streams of 4, 4 and 2 blobs, cut at blob boundaries.
     expect(f.streams.map((s) => s.received.length)).toEqual([4, 4, 2]);
     expect(f.streams.every((s) => s.ended && !s.open)).toBe(true);
+    // The next stream opened before the last one's ack came; a third never waited beside them (the fake throws).
+    expect(f.open.max).toBe(2);
+    expect(sink.stats.stored).toBe(10);
   });
 
   it('after the coordinator fails the stream (INTEGRITY), every later call fails with that error', async () => {

@@ -49,10 +49,11 @@ export const MAX_IDS_PER_MISSING_BLOBS = 10_000;
 export const MAX_IDS_PER_DOWNLOAD = 10_000;
 
 /**
- * Sealed bytes an agent sends on one UploadBlobs stream before closing it and
- * waiting for the durable ack. Bounds what a coordinator crash makes the agent
- * re-send and keeps a stream well inside its deadline; big enough that the
- * per-stream pack flush (fsync) is amortised.
+ * Sealed bytes an agent sends on one UploadBlobs stream before closing it; it
+ * fills the next while the closed one's durable ack is outstanding, and waits
+ * for that ack before closing the next. Bounds what a coordinator crash makes
+ * the agent re-send (two streams) and keeps a stream well inside its
+ * deadline; big enough that the per-stream pack flush (fsync) is amortised.
  */
 export const UPLOAD_STREAM_TARGET_BYTES = 256 * MiB;
 

@@ -10,9 +10,10 @@
  *   one UploadBlobs stream, writes honouring write()/'drain' (writeMessage),
  *   serialised so the parts of one blob stay consecutive. The archiver awaits
  *   each addBlob, so memory stays bounded by grpc-js's write buffer plus one
- *   message. After UPLOAD_STREAM_TARGET_BYTES the stream is closed and its
- *   durable ack awaited before the next one opens (bounds what a coordinator
- *   crash makes us send again).
+ *   message. After UPLOAD_STREAM_TARGET_BYTES the stream is closed and the
+ *   next one opens; a closed stream's durable ack is awaited before the next
+ *   one closes (bounds what a coordinator crash makes us send again to two
+ *   streams, without stopping the upload for each pack flush).
  * - flush: sends the last message, ends the stream and waits for its
  *   response: only then is every blob of the run durable.
  *
@@ -71,6 +72,8 @@ export class RemoteBlobSink implements BlobSink {
   private readonly streamTargetBytes: number;
   private readonly maxIds: number;
   private upload: OpenStream | undefined;
+  /** The last closed stream, while its durable ack is outstanding. */
+  private acking: OpenStream | undefined;
   private readonly askQueue: { ids: Buffer[]; resolve: (missing: Set<string>) => void; reject: (err: unknown) => void }[] = [];
   private asking = 0;
   /** Serialises every write, so blobs never interleave and the order of messages is the order of addBlob calls. */
@@ -172,7 +175,7 @@ export class RemoteBlobSink implements BlobSink {
   async flush(): Promise<UploadStats> {
     await this.chain;
     this.check();
-    await this.closeStream();
+    await this.closeStream(true);
     return this.stats;
   }
 
@@ -218,13 +221,29 @@ export class RemoteBlobSink implements BlobSink {
     }
   }
 
-  private async closeStream(): Promise<void> {
+  /**
+   * Ends the open stream. Its durable ack is awaited before the next stream
+   * ends (at most one stream waits for its ack while the next one fills, so
+   * the pack flush behind an ack does not stop the upload), or right away
+   * with `wait` (the run's last stream).
+   */
+  private async closeStream(wait = false): Promise<void> {
     const up = this.upload;
+    if (up !== undefined) {
+      const last = this.batcher.flush();
+      if (last !== undefined) await this.write(up, last);
+      this.upload = undefined;
+      up.stream.end();
+    }
+    const previous = this.acking;
+    this.acking = undefined;
+    if (previous !== undefined) await this.awaitAck(previous);
     if (up === undefined) return;
-    const last = this.batcher.flush();
-    if (last !== undefined) await this.write(up, last);
-    this.upload = undefined;
-    up.stream.end();
+    if (wait) await this.awaitAck(up);
+    else this.acking = up;
+  }
+
+  private async awaitAck(up: OpenStream): Promise<void> {
     const t0 = performance.now();
     const res = await up.response;
     this.stats.durableMs += performance.now() - t0;
