@@ -66,9 +66,11 @@ const CLAIM_BATCH_BYTES = 4 * 1024 * 1024;
  */
 const MAX_BATCHES_IN_FLIGHT = 2;
 /**
- * A batch below this is ided and sealed on this thread: two worker round
- * trips cost more than the work (a small file in a base backup, the last bit
- * of a stream), and storeStream calls are awaited one after the other.
+ * A batch below this is ided and sealed on this thread when the stream has no
+ * caller's pool: two worker round trips cost more than the work (the last bit
+ * of a stream). With a caller's pool (a base backup's members, stored several
+ * at once) small batches go to the pool too: on this thread their hashing and
+ * compression held up reading the next member.
  */
 const POOL_MIN_BATCH_BYTES = 1024 * 1024;
 /**
@@ -86,7 +88,8 @@ const OWN_POOL_AFTER_BYTES = 32 * 1024 * 1024;
  * MAX_BATCHES_IN_FLIGHT at once: that bounds memory and is the backpressure
  * on the input. Batches take their claims in stream order, blobs reach the
  * sink in stream order (as they would one batch at a time) and `content` is
- * in stream order. Small batches stay on this thread (POOL_MIN_BATCH_BYTES).
+ * in stream order. Small batches of a stream without a caller's pool stay on
+ * this thread (POOL_MIN_BATCH_BYTES).
  * On failure or abort the batches in flight settle first (their unsent
  * claims are released), so nothing of the stream runs after storeStream
  * rejects.
@@ -101,8 +104,8 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
   let own: SealPool | undefined;
   /** The pool a batch of `bytes` uses, if any. */
   const poolFor = (bytes: number): SealPool | undefined => {
-    if (bytes < POOL_MIN_BATCH_BYTES) return undefined;
     if (ctx.pool !== undefined) return ctx.pool;
+    if (bytes < POOL_MIN_BATCH_BYTES) return undefined;
     if (workers === 0 || (own === undefined && out.size < OWN_POOL_AFTER_BYTES)) return undefined;
     return (own ??= new SealPool({ dek: ctx.dek, idKey: ctx.idKey, zstdLevel: level, workers }));
   };
