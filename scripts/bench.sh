@@ -11,6 +11,7 @@
 # postgres: base backups, PITR restore (RTO), logical dump/restore, RPO; pgBackRest side by side (bench/src/postgres-bench.ts).
 # stream:  storeStream alone (base backups, RDB dumps, WAL) on generated in-memory data (bench/src/stream-bench.ts).
 # postgres-rpo: commit a row, time until the coordinator lists its WAL durable, p50/p99 (bench/src/postgres-rpo.ts).
+# pg-chunking: what a second PostgreSQL base backup stores under several chunkings (CDC sizes, fixed 8 KiB pages) (bench/src/pg-chunking.ts).
 # BENCH_SKIP_BUILD=1 skips the build (use what is in */dist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,11 @@ case "$what" in
     shift
     build
     exec node bench/dist/stream-bench.js "$@"
+    ;;
+  pg-chunking)
+    shift
+    build
+    exec node bench/dist/pg-chunking.js "$@"
     ;;
   postgres-rpo)
     shift

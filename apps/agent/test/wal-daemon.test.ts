@@ -102,6 +102,19 @@ it('the daemon streams a committed row to the coordinator', async () => {
   const lsn = await commitRow(env.pg, 'via the daemon');
   await waitUntil('WAL durable', async () => ((await storedThrough(env.rpc, tli, lsn)) ? true : undefined), 10_000, 20);
   await assertNoHole(env, firstSegment, lsn);
+  // The slot's retained WAL and the streaming lag reach Prometheus through the heartbeat.
+  const labels = '{host="db-1",kind="postgres",source="main"}';
+  const metrics = await waitUntil(
+    'WAL gauges in /metrics',
+    async () => {
+      const text = await (await fetch(`http://${env.httpAddr}/metrics`)).text();
+      return text.includes(`pbk_wal_slot_retained_bytes${labels}`) ? text : undefined;
+    },
+    15_000,
+  );
+  expect(metrics).toMatch(new RegExp(`pbk_wal_lag_bytes${labels.replace(/[{}]/g, '\\$&')} \\d+`));
+  expect(metrics).toContain(`pbk_source_state{host="db-1",kind="postgres",source="main",state="ok"} 1`);
+  expect(metrics).toMatch(/pbk_agent_heartbeat_age_seconds\{host="db-1"\} \d/);
   // The starting point of the recovery test below: WAL from here on comes only from the coordinator.
   baseBackup = await pgTempDir('pbk-base-');
   await runAsPg('pg_basebackup', ['-D', join(baseBackup, 'data'), '-X', 'none', '-c', 'fast', '-h', '127.0.0.1', '-p', String(env.pg.port), '-U', 'postgres']);

@@ -30,6 +30,8 @@ export interface WalEnv {
   rpc: AgentRpc;
   coordData: string;
   grpcAddr: string;
+  /** The running coordinator's HTTP address (/health, /metrics); changes when it is restarted. */
+  httpAddr: string;
   coord: Proc | undefined;
   stopCoordinator(): Promise<void>;
   startCoordinator(): Promise<void>;
@@ -50,11 +52,13 @@ export async function setupWalEnv(pgSettings: Record<string, string | number> = 
     rpc: undefined as unknown as AgentRpc,
     coordData,
     grpcAddr,
+    httpAddr: '',
     coord: undefined,
     async startCoordinator() {
       const p = start(COORDINATOR, ['serve', '--data', coordData, '--listen', grpcAddr, '--enroll-listen', '127.0.0.1:0', '--http', '127.0.0.1:0']);
       env.coord = p;
-      await p.waitFor((l) => l.includes('"event":"ready"'));
+      const ready = await p.waitFor((l) => l.includes('"event":"ready"'));
+      env.httpAddr = (JSON.parse(ready) as { http: string }).http;
     },
     async stopCoordinator() {
       const p = env.coord;

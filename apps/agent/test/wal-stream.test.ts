@@ -160,6 +160,7 @@ describe('spool limit', () => {
     const h = await waitUntil('paused', () => (streamer!.health().facts.receivewal_state === 'paused' ? streamer!.health() : undefined), 30_000);
     expect(h.state).toBe('degraded');
     expect(h.detail).toMatch(/spool .* holds \d+ bytes \(limit 20971520\): pg_receivewal is paused/);
+    expect(h.facts.alert, 'the coordinator raises REPLICATION_LAG for it').toBe('REPLICATION_LAG');
     // The server keeps what pg_receivewal does not fetch now.
     const during = await commitRow(env.pg, 'while paused');
     const [slot] = await env.pg.query<{ restart_lsn: string }>(`SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = 'pbk_main'`);

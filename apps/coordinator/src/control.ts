@@ -153,6 +153,11 @@ export class ControlHub {
     return this.#health.get(host);
   }
 
+  /** Every host's last heartbeat (metrics). */
+  heartbeats(): { host: string; at: Date; sources: v1.SourceHealth__Output[] }[] {
+    return [...this.#health].map(([host, h]) => ({ host, ...h }));
+  }
+
   /** A stream said hello: it becomes the host's session. */
   attach(host: string, call: ControlCall, hello: v1.AgentHello__Output): AgentSession {
     if (this.#closed) throw new CoordinatorError('UNAVAILABLE', 'the coordinator is shutting down; reconnect later');

@@ -144,6 +144,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
             latestSnapshots: await catalog.snapshots.latestPerSource(),
             repository: { blobs: repo.index.blobCount, packs: repo.index.packCount, storedBytes: store.storedBytes() },
             alerts: alerts.counts,
+            heartbeats: hub.heartbeats(),
           }),
       },
       rootLogger.child({ component: 'http' }),

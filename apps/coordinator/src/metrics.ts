@@ -12,7 +12,29 @@ export interface ScrapeFacts {
   repository: { blobs: number; packs: number; storedBytes: number };
   /** Alerts raised since start, by type. */
   alerts?: ReadonlyMap<string, number>;
+  /** Each host's last heartbeat: when it came and what it said of every source. */
+  heartbeats?: readonly HeartbeatFacts[];
 }
+
+export interface HeartbeatFacts {
+  host: string;
+  at: Date;
+  sources: readonly { source: { kind: string; name: string } | null; state: string; facts: Readonly<Record<string, string>> }[];
+}
+
+export const SOURCE_STATES = ['ok', 'degraded', 'down'] as const;
+
+/**
+ * Heartbeat facts exported as gauges (DESIGN decision 13: Prometheus carries
+ * the figures alerts are made of). PostgreSQL's slot retention and streaming
+ * lag are what an SRE graphs to see a slot filling the primary's disk.
+ */
+const FACT_GAUGES: readonly { fact: string; name: string; help: string; scale?: number }[] = [
+  { fact: 'wal_retained_bytes', name: 'pbk_wal_slot_retained_bytes', help: 'WAL the replication slot holds on the PostgreSQL server (server LSN - slot restart_lsn), from the last heartbeat.' },
+  { fact: 'wal_lag_bytes', name: 'pbk_wal_lag_bytes', help: 'WAL flushed by pg_receivewal but not yet durable on the coordinator, from the last heartbeat.' },
+  { fact: 'wal_spool_bytes', name: 'pbk_wal_spool_bytes', help: "WAL waiting in the agent's local spool, from the last heartbeat." },
+  { fact: 'wal_last_durable_unix_ms', name: 'pbk_wal_last_durable_timestamp_seconds', help: 'When WAL of the source last became durable on the coordinator.', scale: 1 / 1000 },
+];
 
 export class Metrics {
   backupsCommitted = 0;
@@ -57,6 +79,25 @@ export class Metrics {
       'Time of the newest snapshot of each source, unix seconds.',
       facts.latestSnapshots.map((s) => [{ host: s.source.host, kind: s.source.kind, source: s.source.name }, Date.parse(s.time) / 1000]),
     );
+    const beats = facts.heartbeats ?? [];
+    metric('pbk_agent_heartbeat_age_seconds', 'gauge', "Seconds since the host's last heartbeat.", beats.map((b) => [{ host: b.host }, Math.max(0, (facts.now.getTime() - b.at.getTime()) / 1000)]));
+    // kind as in the snapshot gauges above ("postgres", not the wire's SOURCE_KIND_POSTGRES).
+    const kindLabel = (k: string): string => k.replace(/^SOURCE_KIND_/, '').toLowerCase();
+    const sources = beats.flatMap((b) => b.sources.filter((s) => s.source !== null).map((s) => ({ labels: { host: b.host, kind: kindLabel(s.source!.kind), source: s.source!.name }, s })));
+    metric(
+      'pbk_source_state',
+      'gauge',
+      'State a source reported in its last heartbeat: 1 for the current one of ok, degraded, down.',
+      sources.flatMap(({ labels, s }) => SOURCE_STATES.map((state): [Record<string, string>, number] => [{ ...labels, state }, s.state === state ? 1 : 0])),
+    );
+    for (const g of FACT_GAUGES) {
+      const samples = sources.flatMap(({ labels, s }): [Record<string, string>, number][] => {
+        const raw = s.facts[g.fact];
+        const v = raw === undefined ? NaN : Number(raw);
+        return Number.isFinite(v) ? [[labels, v * (g.scale ?? 1)]] : [];
+      });
+      if (samples.length > 0) metric(g.name, 'gauge', g.help, samples);
+    }
     return out.join('\n') + '\n';
   }
 }

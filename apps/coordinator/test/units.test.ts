@@ -70,7 +70,24 @@ it('writes Prometheus text with escaped labels', () => {
       },
     ],
     repository: { blobs: 3, packs: 1, storedBytes: 100 },
+    heartbeats: [
+      {
+        host: 'db-1',
+        at: new Date('2026-01-01T00:59:50Z'),
+        sources: [
+          { source: { kind: 'SOURCE_KIND_POSTGRES', name: 'main' }, state: 'degraded', facts: { wal_retained_bytes: '1048576', wal_lag_bytes: 'n/a', wal_last_durable_unix_ms: '1767225590000' } },
+          { source: null, state: 'ok', facts: {} },
+        ],
+      },
+    ],
   });
   expect(text).toContain('pbk_backups_committed_total 2\n');
+  expect(text).toContain('pbk_agent_heartbeat_age_seconds{host="db-1"} 10\n');
+  expect(text).toContain('pbk_source_state{host="db-1",kind="postgres",source="main",state="degraded"} 1\n');
+  expect(text).toContain('pbk_source_state{host="db-1",kind="postgres",source="main",state="ok"} 0\n');
+  expect(text).toContain('pbk_wal_slot_retained_bytes{host="db-1",kind="postgres",source="main"} 1048576\n');
+  expect(text).toContain('pbk_wal_last_durable_timestamp_seconds{host="db-1",kind="postgres",source="main"} 1767225590\n');
+  // A fact that is not a number is left out, not exported as NaN.
+  expect(text).not.toContain('pbk_wal_lag_bytes');
   expect(text).toContain('pbk_last_snapshot_age_seconds{host="web-1",kind="files",source="we\\"ird\\\\name"} 3600\n');
 });

@@ -7,14 +7,14 @@
 import type { v1 } from '@pbk/protocol';
 import type { Clock } from '../clock.js';
 import type { FilesSourceConfig } from '../config/config.js';
-import { codeOf, messageOf } from '../errors.js';
-import { mergeModes, runFilesBackup, type BackupModeName, type FilesBackupDeps } from '../files/backup.js';
+import { runFilesBackup, type BackupModeName, type FilesBackupDeps } from '../files/backup.js';
 import { watchPaths, type PathWatcher } from '../files/watcher.js';
 import type { Logger } from '../logger.js';
-import { CronTrigger } from '../schedule/cron-trigger.js';
+import type { CronTrigger } from '../schedule/cron-trigger.js';
 import { ChangeDebouncer } from '../schedule/debounce.js';
+import type { QueuedRun, RunRequest } from '../schedule/run-queue.js';
 import { RunRecord } from './run-record.js';
-import { RunQueue, type QueuedRun, type RunRequest } from '../schedule/run-queue.js';
+import { armSchedule, recordFacts, recordedQueue, type SnapshotQueue } from './scheduled-runs.js';
 
 export type SourceKindWire = 'SOURCE_KIND_FILES' | 'SOURCE_KIND_POSTGRES' | 'SOURCE_KIND_REDIS';
 
@@ -45,7 +45,7 @@ export interface AgentSource {
 
 export class FilesSource implements AgentSource {
   readonly kind = 'SOURCE_KIND_FILES' as const;
-  private readonly queue: RunQueue<BackupModeName, v1.SnapshotInfo__Output, v1.Progress>;
+  private readonly queue: SnapshotQueue;
   private readonly log: Logger;
   private trigger: CronTrigger | undefined;
   private debouncer: ChangeDebouncer | undefined;
@@ -60,16 +60,7 @@ export class FilesSource implements AgentSource {
   ) {
     this.log = deps.log.child({ source: config.name });
     this.record = new RunRecord(clock);
-    this.queue = new RunQueue(async (batch) => {
-      try {
-        const snapshot = await runFilesBackup(deps, config, batch);
-        this.record.succeeded(snapshot);
-        return snapshot;
-      } catch (err) {
-        this.failed(err);
-        throw err;
-      }
-    }, mergeModes);
+    this.queue = recordedQueue(this.record, this.log, 'backup run', (batch) => runFilesBackup(deps, config, batch));
   }
 
   get name(): string {
@@ -79,14 +70,7 @@ export class FilesSource implements AgentSource {
   /** Starts the schedule and the watcher, and the catch-up run. */
   async start(): Promise<void> {
     const c = this.config;
-    if (c.schedule) {
-      this.trigger = new CronTrigger(c.schedule, this.clock, (at) => {
-        this.log.info({ scheduledFor: new Date(at).toISOString() }, 'scheduled full snapshot');
-        this.background('BACKUP_MODE_FULL', 'schedule');
-      });
-      this.trigger.start();
-      this.log.info({ schedule: c.schedule.text, next: new Date(this.trigger.next ?? 0).toISOString() }, 'schedule armed (UTC)');
-    }
+    if (c.schedule) this.trigger = armSchedule(c.schedule, this.clock, this.log, 'full snapshot', () => this.background('BACKUP_MODE_FULL', 'schedule'));
     if (c.watch) {
       this.debouncer = new ChangeDebouncer({ debounceMs: c.debounceMs, maxDelayMs: c.maxDelayMs }, this.clock, (burst) => {
         this.log.debug({ changes: burst.changes, paths: burst.paths, sample: burst.sample }, 'changes settled');
@@ -142,15 +126,11 @@ export class FilesSource implements AgentSource {
   }
 
   health(host: string): v1.SourceHealth {
-    const { success, failure, failing } = this.record;
+    const { failure, failing } = this.record;
     const state = failing || this.watchProblem ? 'degraded' : 'ok';
     const detail = failing ? `last run failed: ${failure!.code}: ${failure!.message}` : (this.watchProblem ?? '');
     const facts: Record<string, string> = { running: String(this.queue.running), watch: String(this.config.watch) };
-    if (success) {
-      facts.last_snapshot = success.snapshot;
-      facts.last_success_unix_ms = String(success.at);
-    }
-    if (failure) facts.last_failure_unix_ms = String(failure.at);
+    recordFacts(this.record, facts);
     if (this.record.catchUpNeeded) facts.catch_up_pending = 'true';
     if (this.trigger?.next !== undefined) facts.next_scheduled_unix_ms = String(this.trigger.next);
     return { source: { host, kind: 'SOURCE_KIND_FILES', name: this.config.name }, state, detail, facts };
@@ -159,10 +139,5 @@ export class FilesSource implements AgentSource {
   private background(mode: BackupModeName, reason: string): void {
     // Failures are logged by the run itself and kept for the heartbeat.
     this.backup(mode, { reason }).result.catch(() => undefined);
-  }
-
-  private failed(e: unknown): void {
-    this.record.failed(e);
-    if (codeOf(e) !== 'CANCELLED') this.log.error({ code: codeOf(e), err: messageOf(e) }, 'backup run failed');
   }
 }

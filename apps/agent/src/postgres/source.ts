@@ -9,15 +9,16 @@
  * series apart by the snapshot label `type` (base | logical).
  */
 import type { v1 } from '@pbk/protocol';
-import { runBackup, mergeModes, type BackupDeps, type BackupModeName } from '../backup/run.js';
+import { runBackup, type BackupDeps, type BackupModeName } from '../backup/run.js';
 import type { Clock } from '../clock.js';
 import type { PostgresSourceConfig } from '../config/postgres.js';
+import { RunRecord } from '../daemon/run-record.js';
+import { armSchedule, recordedQueue, type SnapshotQueue } from '../daemon/scheduled-runs.js';
+import type { AgentSource } from '../daemon/source.js';
 import { AgentError, codeOf, messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { CronTrigger } from '../schedule/cron-trigger.js';
-import { RunQueue, type QueuedRun, type RunRequest } from '../schedule/run-queue.js';
-import { RunRecord } from '../daemon/run-record.js';
-import type { AgentSource } from '../daemon/source.js';
+import type { CronTrigger } from '../schedule/cron-trigger.js';
+import type { QueuedRun, RunRequest } from '../schedule/run-queue.js';
 import { produceBaseBackup } from './base-backup.js';
 import { withClient } from './connection.js';
 import { produceLogicalBackup } from './logical.js';
@@ -43,7 +44,7 @@ const FACTS_REFRESH_MS = 60_000;
 
 export class PostgresSource implements AgentSource {
   readonly kind = 'SOURCE_KIND_POSTGRES' as const;
-  private readonly queues: Record<BackupVariant, RunQueue<BackupModeName, v1.SnapshotInfo__Output, v1.Progress>>;
+  private readonly queues: Record<BackupVariant, SnapshotQueue>;
   private readonly triggers: CronTrigger[] = [];
   private readonly log: Logger;
   private readonly last: Record<BackupVariant, RunRecord>;
@@ -62,10 +63,13 @@ export class PostgresSource implements AgentSource {
     // Only the stream makes WAL durable on its own; with wal.enabled false (archive_command via
     // wal-push only) the segments arrive when PostgreSQL archives them, so there is nothing to wait for here.
     const waitWal = wal && config.wal.enabled ? (lsn: string, ms: number) => wal.waitDurable(lsn, ms) : undefined;
-    const make = (variant: BackupVariant) =>
-      new RunQueue<BackupModeName, v1.SnapshotInfo__Output, v1.Progress>(async (batch) => {
-        try {
-          const snapshot = await runBackup(
+    const make = (variant: BackupVariant): SnapshotQueue =>
+      recordedQueue(
+        this.last[variant],
+        this.log,
+        `${variant} backup`,
+        (batch) =>
+          runBackup(
             deps,
             {
               source,
@@ -76,15 +80,9 @@ export class PostgresSource implements AgentSource {
             },
             // Every PostgreSQL snapshot is a full: pg_basebackup and pg_dump always read everything; dedup keeps the upload small.
             { ...batch, mode: 'BACKUP_MODE_FULL' },
-          );
-          this.last[variant].succeeded(snapshot);
-          return snapshot;
-        } catch (err) {
-          this.last[variant].failed(err);
-          if (codeOf(err) !== 'CANCELLED') this.log.error({ variant, code: codeOf(err), err: messageOf(err) }, `${variant} backup failed`);
-          throw err;
-        }
-      }, mergeModes);
+          ),
+        { variant },
+      );
     this.queues = { base: make('base'), logical: make('logical') };
   }
 
@@ -96,13 +94,8 @@ export class PostgresSource implements AgentSource {
     const c = this.config;
     const arm = (variant: BackupVariant, schedule: PostgresSourceConfig['baseSchedule']): void => {
       if (!schedule) return;
-      const t = new CronTrigger(schedule, this.clock, (at) => {
-        this.log.info({ variant, scheduledFor: new Date(at).toISOString() }, `scheduled ${variant} backup`);
-        this.queues[variant].request('BACKUP_MODE_FULL', { reason: 'schedule' }).result.catch(() => undefined);
-      });
-      t.start();
-      this.triggers.push(t);
-      this.log.info({ variant, schedule: schedule.text, next: new Date(t.next ?? 0).toISOString() }, 'schedule armed (UTC)');
+      const fire = (): void => void this.queues[variant].request('BACKUP_MODE_FULL', { reason: 'schedule' }).result.catch(() => undefined);
+      this.triggers.push(armSchedule(schedule, this.clock, this.log, `${variant} backup`, fire, { variant }));
     };
     arm('base', c.baseSchedule);
     arm('logical', c.logicalSchedule);
@@ -173,7 +166,9 @@ export class PostgresSource implements AgentSource {
     }
     if (this.wal) {
       const w = this.wal.health();
-      for (const [k, v] of Object.entries(w.facts)) facts[k.startsWith('wal_') ? k : `wal_${k}`] = v;
+      for (const [k, v] of Object.entries(w.facts)) if (k !== 'alert') facts[k.startsWith('wal_') ? k : `wal_${k}`] = v;
+      // The alert type the coordinator raises for a degraded source (alerts.ts) passes through as it is.
+      if (w.facts.alert) facts.alert = w.facts.alert;
       if (w.state !== 'ok') {
         state = w.state === 'down' ? 'down' : state === 'ok' ? 'degraded' : state;
         if (w.detail) details.push(`WAL: ${w.detail}`);

@@ -7,21 +7,20 @@
  * (AbortBackup) and shows it in `pbk status`.
  */
 import type { v1 } from '@pbk/protocol';
-import type { BackupDeps } from '../backup/run.js';
-import { mergeModes, type BackupModeName } from '../backup/run.js';
+import type { BackupDeps, BackupModeName } from '../backup/run.js';
 import type { Clock } from '../clock.js';
 import type { RedisSourceConfig } from '../config/redis.js';
-import type { AgentSource } from '../daemon/source.js';
-import { codeOf, messageOf } from '../errors.js';
-import type { Logger } from '../logger.js';
 import { RunRecord } from '../daemon/run-record.js';
-import { CronTrigger } from '../schedule/cron-trigger.js';
-import { RunQueue, type QueuedRun, type RunRequest } from '../schedule/run-queue.js';
+import { armSchedule, recordFacts, recordedQueue, type SnapshotQueue } from '../daemon/scheduled-runs.js';
+import type { AgentSource } from '../daemon/source.js';
+import type { Logger } from '../logger.js';
+import type { CronTrigger } from '../schedule/cron-trigger.js';
+import type { QueuedRun, RunRequest } from '../schedule/run-queue.js';
 import { runRedisBackup, type RedisFacts } from './backup.js';
 
 export class RedisSource implements AgentSource {
   readonly kind = 'SOURCE_KIND_REDIS' as const;
-  private readonly queue: RunQueue<BackupModeName, v1.SnapshotInfo__Output, v1.Progress>;
+  private readonly queue: SnapshotQueue;
   private readonly log: Logger;
   private trigger: CronTrigger | undefined;
   private readonly record: RunRecord;
@@ -35,18 +34,8 @@ export class RedisSource implements AgentSource {
   ) {
     this.log = deps.log.child({ source: config.name, kind: 'redis' });
     this.record = new RunRecord(clock);
-    this.queue = new RunQueue(async (batch) => {
-      try {
-        const snapshot = await runRedisBackup(deps, config, batch, (f) => {
-          this.facts = f;
-        });
-        this.record.succeeded(snapshot);
-        return snapshot;
-      } catch (err) {
-        this.failed(err);
-        throw err;
-      }
-    }, mergeModes);
+    const logFields = { address: config.address };
+    this.queue = recordedQueue(this.record, this.log, 'redis backup', (batch) => runRedisBackup(deps, config, batch, (f) => (this.facts = f)), logFields);
   }
 
   get name(): string {
@@ -55,14 +44,7 @@ export class RedisSource implements AgentSource {
 
   async start(): Promise<void> {
     const c = this.config;
-    if (c.schedule) {
-      this.trigger = new CronTrigger(c.schedule, this.clock, (at) => {
-        this.log.info({ scheduledFor: new Date(at).toISOString() }, 'scheduled RDB dump');
-        this.background('schedule');
-      });
-      this.trigger.start();
-      this.log.info({ schedule: c.schedule.text, next: new Date(this.trigger.next ?? 0).toISOString(), address: c.address }, 'schedule armed (UTC)');
-    }
+    if (c.schedule) this.trigger = armSchedule(c.schedule, this.clock, this.log, 'RDB dump', () => this.background('schedule'), { address: c.address });
     if (c.backupOnStart) this.background('start');
   }
 
@@ -89,14 +71,10 @@ export class RedisSource implements AgentSource {
   }
 
   health(host: string): v1.SourceHealth {
-    const { success, failure, failing } = this.record;
+    const { failure, failing } = this.record;
     const facts: Record<string, string> = { running: String(this.queue.running), address: this.config.address };
-    if (success) {
-      facts.last_snapshot = success.snapshot;
-      facts.last_success_unix_ms = String(success.at);
-    }
+    recordFacts(this.record, facts);
     if (failure) {
-      facts.last_failure_unix_ms = String(failure.at);
       facts.last_failure_code = failure.code;
       // The coordinator raises this alert type when the heartbeat says degraded (alerts.ts sourceState).
       if (failing) facts.alert = 'BACKUP_FAILED';
@@ -114,10 +92,5 @@ export class RedisSource implements AgentSource {
   private background(reason: string): void {
     // A full every time: an RDB is always the whole dataset; dedup keeps the upload to what changed.
     this.backup('BACKUP_MODE_FULL', { reason }).result.catch(() => undefined);
-  }
-
-  private failed(e: unknown): void {
-    this.record.failed(e);
-    if (codeOf(e) !== 'CANCELLED') this.log.error({ code: codeOf(e), err: messageOf(e), address: this.config.address }, 'redis backup failed');
   }
 }

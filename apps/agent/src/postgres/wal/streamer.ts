@@ -252,11 +252,17 @@ export class WalStreamer {
       if (state === 'ok') state = 'degraded';
       problems.push(why);
     };
+    // Streaming falling behind (the slot fills the primary's disk, or WAL piles up here) is its own alert
+    // type (DESIGN decision 13), which the coordinator raises from facts.alert; other problems stay BACKUP_INCOMPLETE.
+    const lagging = (why: string): void => {
+      degrade(why);
+      facts.alert = 'REPLICATION_LAG';
+    };
     if (retained !== undefined && retained > BigInt(c.wal.slotAlertBytes)) {
-      degrade(`slot ${c.wal.slot} holds ${retained} bytes of WAL on the server (alert at ${c.wal.slotAlertBytes}): the server's pg_wal grows until streaming catches up`);
+      lagging(`slot ${c.wal.slot} holds ${retained} bytes of WAL on the server (alert at ${c.wal.slotAlertBytes}): the server's pg_wal grows until streaming catches up`);
     }
-    if (s?.walStatus === 'lost' || s?.walStatus === 'unreserved') degrade(`slot ${c.wal.slot} is ${s.walStatus}: max_slot_wal_keep_size is about to drop WAL not yet streamed`);
-    if (this.spoolBytes > c.wal.spoolLimitBytes) degrade(`WAL spool ${this.spool} holds ${this.spoolBytes} bytes (limit ${c.wal.spoolLimitBytes}): pg_receivewal is paused until the coordinator takes them`);
+    if (s?.walStatus === 'lost' || s?.walStatus === 'unreserved') lagging(`slot ${c.wal.slot} is ${s.walStatus}: max_slot_wal_keep_size is about to drop WAL not yet streamed`);
+    if (this.spoolBytes > c.wal.spoolLimitBytes) lagging(`WAL spool ${this.spool} holds ${this.spoolBytes} bytes (limit ${c.wal.spoolLimitBytes}): pg_receivewal is paused until the coordinator takes them`);
     if (this.uploadProblem) degrade(`WAL not reaching the coordinator since ${new Date(this.uploadProblem.since).toISOString()}: ${this.uploadProblem.code}: ${this.uploadProblem.message}`);
     if (this.receiverState === 'restarting') degrade('pg_receivewal exited; restarting it');
     for (const [name, why] of this.brokenFiles) degrade(`WAL file ${name} refused: ${why}`);
