@@ -89,6 +89,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
     alerts.start();
     cleanups.push(() => alerts.close());
     const store = new BlobStore(repo);
+    cleanups.push(() => store.close());
     const runs = new RunRegistry({ catalog, repo, metrics, logger: rootLogger.child({ component: 'runs' }), now: config.now, idleTimeoutMs: config.runIdleTimeoutMs });
     const leftover = await runs.adoptLeftovers();
     if (leftover > 0) logger.info({ runs: leftover }, 'backup runs left open by an earlier process can be resumed');
@@ -187,6 +188,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
         } catch (err) {
           logger.error({ err: (err as Error).message }, 'final repository flush failed (nothing unacknowledged is lost by this)');
         }
+        await store.close();
         await auditor.drain();
         await alerts.close();
         await catalog.close();
