@@ -35,11 +35,12 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
 import { freePort, isRoot, pgBin, pgOsIds, pgTempDir, run, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
-import { measureRpo } from './postgres-rpo.js';
+import { measureRpo, waitWalCaughtUp } from './postgres-rpo.js';
 import { summarize } from './stats.js';
 import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, killAllChildren, missingApps, runToEnd } from './system.js';
 
 const TARGET_SECOND_SHARE = 0.2;
+const PG_SOURCE: v1.SourceRef = { host: 'db-1', kind: 'SOURCE_KIND_POSTGRES', name: 'main' };
 const TARGET_RPO_P99_S = 1;
 
 interface Figures {
@@ -358,8 +359,30 @@ export async function main(argv: string[]): Promise<number> {
       }
     };
 
+    const agentCreds = channelCredentials({
+      caPem: await readFile(join(state, 'ca.pem'), 'utf8'),
+      certPem: await readFile(join(state, 'agent.pem'), 'utf8'),
+      keyPem: await readFile(join(state, 'agent.key'), 'utf8'),
+    });
+    const ac = new AgentService(ready.grpc, agentCreds, clientChannelOptions()) as unknown as v1.AgentServiceClient;
+    agentClient = ac;
+    const listWal = (req: v1.ListWalRequest): Promise<v1.ListWalResponse__Output> =>
+      new Promise((resolve, reject) => ac.listWal(req, { deadline: new Date(Date.now() + 10_000) }, (err, res) => (err ? reject(err) : resolve(res!))));
+
     // Both tools start from a clean checkpoint: a base backup's own (fast) checkpoint must not pay for the load's dirty buffers.
     await pg.query('CHECKPOINT');
+    // And from an archive that has caught up: pgBackRest's archive starts empty at its turn, while pbk's WAL stream
+    // is still uploading the data load's WAL (about a GB at scale 50), which the first base backup would wait for.
+    {
+      const client = await pg.client();
+      try {
+        const caught = await waitWalCaughtUp({ pg: client, listWal, source: PG_SOURCE }, 600_000);
+        dataset.wal_caught_up_before_base = caught;
+        if (!caught) log('  the WAL stream did not catch up within 10 min; timing the base backup anyway');
+      } finally {
+        await client.end();
+      }
+    }
     log('pbk: base backup 1...');
     const b1 = await timed(() => backupRetrying());
     pbk.base_backup_s = secs(b1.ms);
@@ -400,19 +423,12 @@ export async function main(argv: string[]): Promise<number> {
       pbk.logical_restore_s = secs(lr.ms);
 
       log(`pbk: RPO (${values['rpo-commits']} commits)...`);
-      const agentCreds = channelCredentials({
-        caPem: await readFile(join(state, 'ca.pem'), 'utf8'),
-        certPem: await readFile(join(state, 'agent.pem'), 'utf8'),
-        keyPem: await readFile(join(state, 'agent.key'), 'utf8'),
-      });
-      const ac = new AgentService(ready.grpc, agentCreds, clientChannelOptions()) as unknown as v1.AgentServiceClient;
-      agentClient = ac;
       const client = await pg.client();
       try {
         const rpo = await measureRpo({
           pg: client,
-          listWal: (req) => new Promise((resolve, reject) => ac.listWal(req, { deadline: new Date(Date.now() + 10_000) }, (err, res) => (err ? reject(err) : resolve(res!)))),
-          source: { host: 'db-1', kind: 'SOURCE_KIND_POSTGRES', name: 'main' },
+          listWal,
+          source: PG_SOURCE,
           commits: Number(values['rpo-commits']),
           gapMs: 100,
           pollMs: 5,

@@ -67,6 +67,30 @@ function segmentOf(tli: number, lsn: bigint): { name: string; start: bigint } {
   return { name: `${hex(tli)}${hex(segNo / per)}${hex(segNo % per)}`, start: segNo * BigInt(SEG) };
 }
 
+/** Polls ListWal until the WAL up to `lsn` is listed durable (true), or until o.timeoutMs after `since` (false). */
+async function walDurableThrough(o: Pick<RpoOptions, 'listWal' | 'source' | 'timeoutMs' | 'pollMs'>, tli: number, lsn: bigint, since: number): Promise<boolean> {
+  const seg = segmentOf(tli, lsn - 1n);
+  for (;;) {
+    const page = await o.listWal({ source: o.source, fromFileName: seg.name, limit: 2 });
+    const f = page.files.find((x) => x.fileName === seg.name);
+    // Durable through lsn: the segment recorded that far, or complete, or a later segment exists (it was sealed).
+    if ((f && (f.complete || seg.start + BigInt(f.size) >= lsn)) || page.files.some((x) => x.fileName.length === 24 && x.fileName > seg.name)) return true;
+    if (performance.now() - since > o.timeoutMs) return false;
+    await new Promise((r) => setTimeout(r, o.pollMs));
+  }
+}
+
+/**
+ * Waits until the agent's WAL stream has made everything PostgreSQL wrote so
+ * far durable (a benchmark's data load leaves a backlog the stream is still
+ * uploading); false after `timeoutMs`.
+ */
+export async function waitWalCaughtUp(o: Pick<RpoOptions, 'pg' | 'listWal' | 'source'>, timeoutMs: number): Promise<boolean> {
+  const tli = Number((await o.pg.query('SELECT timeline_id AS t FROM pg_control_checkpoint()')).rows[0]!.t);
+  const lsn = parseLsn(String((await o.pg.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l));
+  return walDurableThrough({ ...o, timeoutMs, pollMs: 100 }, tli, lsn, performance.now());
+}
+
 /** Commits `commits` rows one at a time; per commit, ms from the commit's return to the coordinator listing its WAL. */
 export async function measureRpo(o: RpoOptions): Promise<RpoReport> {
   const table = o.table ?? 'pbk_rpo_bench';
@@ -78,21 +102,8 @@ export async function measureRpo(o: RpoOptions): Promise<RpoReport> {
     await o.pg.query(`INSERT INTO ${table} (pad) VALUES ($1)`, [`commit ${i}`]);
     const t0 = performance.now();
     const lsn = parseLsn(String((await o.pg.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l));
-    const seg = segmentOf(tli, lsn - 1n);
-    for (;;) {
-      const page = await o.listWal({ source: o.source, fromFileName: seg.name, limit: 2 });
-      const f = page.files.find((x) => x.fileName === seg.name);
-      // Durable through lsn: the segment recorded that far, or complete, or a later segment exists (it was sealed).
-      if ((f && (f.complete || seg.start + BigInt(f.size) >= lsn)) || page.files.some((x) => x.fileName.length === 24 && x.fileName > seg.name)) {
-        samples.push(performance.now() - t0);
-        break;
-      }
-      if (performance.now() - t0 > o.timeoutMs) {
-        timeouts++;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, o.pollMs));
-    }
+    if (await walDurableThrough(o, tli, lsn, t0)) samples.push(performance.now() - t0);
+    else timeouts++;
     await new Promise((r) => setTimeout(r, o.gapMs));
   }
   const s = summarize(samples.map((x) => Math.round(x * 10) / 10));
