@@ -118,8 +118,8 @@ export class RemoteBlobSink implements BlobSink {
    * Queues ids for MissingBlobs; resolves with the hex ids the coordinator
    * reported missing in the call that carried them. Callers arriving while
    * MISSING_CALLS_IN_FLIGHT calls are out share the next call: every directory's
-   * tree and every worker batch asks on its own, and one round trip each (behind
-   * 1 MiB upload messages on the same connection) was most of a run's time.
+   * tree and every worker batch asks on its own, and a round trip each (tens of
+   * ms on a loaded host) was most of a run's time.
    */
   private askMissing(ids: Buffer[]): Promise<Set<string>> {
     return new Promise((resolve, reject) => {

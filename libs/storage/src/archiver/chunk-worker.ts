@@ -1,6 +1,8 @@
 /**
  * Worker thread: reads files, cuts them into chunks, computes keyed ids, asks
- * the main thread which ids are missing, and compresses + seals only those.
+ * the main thread which ids are missing, and compresses + seals only those
+ * (or, while nearly everything is missing, seals first and lets the main
+ * thread drop what the sink has: see sendBatch).
  * Both cores do the CPU work (chunking, HMAC, zstd, AES-GCM); the main thread
  * only assembles packs and writes them. The same worker also serves
  * SealPool for streams ('id': one chunk's id; 'seal': one chunk the main
@@ -68,7 +70,7 @@ function ask(msg: FromWorker & { taskId: number }, answer: 'need' | 'ack', trans
   });
 }
 
-/** Seal while MissingBlobs travels once this share of the worker's last batch was missing (a first backup: all of it). */
+/** Seal before asking (the main thread claims and drops what the sink has) once this share of the worker's last batch was missing (a first backup: all of it). */
 const SPECULATE_ABOVE = 0.9;
 let lastMissingShare = 0;
 
