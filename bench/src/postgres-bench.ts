@@ -35,7 +35,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
 import { freePort, isRoot, pgBin, pgOsIds, pgTempDir, run, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
-import { measureRpo, waitWalCaughtUp } from './postgres-rpo.js';
+import { connectAgentWal, measureRpo, waitWalCaughtUp } from './postgres-rpo.js';
 import { summarize } from './stats.js';
 import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, killAllChildren, missingApps, runToEnd } from './system.js';
 
@@ -340,7 +340,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     agent = new LineProcess('agent', AGENT_MAIN, ['run', '--config', config], { logFile: join(work, 'agent.log') });
     await agent.waitFor((l) => l.text.includes('agent running'), { what: 'agent running', timeoutMs: 60_000 });
-    const { OperatorService, AgentService } = loadProtocol();
+    const { OperatorService } = loadProtocol();
     const opCreds = channelCredentials({
       caPem: await readFile(join(data, 'admin/ca.pem'), 'utf8'),
       certPem: await readFile(join(data, 'admin/client.pem'), 'utf8'),
@@ -359,15 +359,9 @@ export async function main(argv: string[]): Promise<number> {
       }
     };
 
-    const agentCreds = channelCredentials({
-      caPem: await readFile(join(state, 'ca.pem'), 'utf8'),
-      certPem: await readFile(join(state, 'agent.pem'), 'utf8'),
-      keyPem: await readFile(join(state, 'agent.key'), 'utf8'),
-    });
-    const ac = new AgentService(ready.grpc, agentCreds, clientChannelOptions()) as unknown as v1.AgentServiceClient;
-    agentClient = ac;
-    const listWal = (req: v1.ListWalRequest): Promise<v1.ListWalResponse__Output> =>
-      new Promise((resolve, reject) => ac.listWal(req, { deadline: new Date(Date.now() + 10_000) }, (err, res) => (err ? reject(err) : resolve(res!))));
+    const wal = await connectAgentWal(ready.grpc, state);
+    agentClient = wal.client;
+    const { listWal } = wal;
 
     // Both tools start from a clean checkpoint: a base backup's own (fast) checkpoint must not pay for the load's dirty buffers.
     await pg.query('CHECKPOINT');

@@ -67,6 +67,19 @@ function segmentOf(tli: number, lsn: bigint): { name: string; start: bigint } {
   return { name: `${hex(tli)}${hex(segNo / per)}${hex(segNo % per)}`, start: segNo * BigInt(SEG) };
 }
 
+/** An AgentService client with the enrolled agent's credentials (STATE/ca.pem, agent.pem, agent.key), and its ListWal. */
+export async function connectAgentWal(grpc: string, stateDir: string): Promise<{ client: v1.AgentServiceClient; listWal: RpoOptions['listWal'] }> {
+  const creds = channelCredentials({
+    caPem: await readFile(join(stateDir, 'ca.pem'), 'utf8'),
+    certPem: await readFile(join(stateDir, 'agent.pem'), 'utf8'),
+    keyPem: await readFile(join(stateDir, 'agent.key'), 'utf8'),
+  });
+  const client = new (loadProtocol().AgentService)(grpc, creds, clientChannelOptions()) as unknown as v1.AgentServiceClient;
+  const listWal: RpoOptions['listWal'] = (req) =>
+    new Promise((resolve, reject) => client.listWal(req, { deadline: new Date(Date.now() + 10_000) }, (err, res) => (err ? reject(err) : resolve(res!))));
+  return { client, listWal };
+}
+
 /** Polls ListWal until the WAL up to `lsn` is listed durable (true), or until o.timeoutMs after `since` (false). */
 async function walDurableThrough(o: Pick<RpoOptions, 'listWal' | 'source' | 'timeoutMs' | 'pollMs'>, tli: number, lsn: bigint, since: number): Promise<boolean> {
   const seg = segmentOf(tli, lsn - 1n);
@@ -164,19 +177,13 @@ async function main(): Promise<number> {
     agent = new LineProcess('agent', AGENT_MAIN, ['run', '--config', config], { logFile: join(work, 'agent.log') });
     await agent.waitFor((l) => l.text.includes('WAL run open'), { what: 'the WAL run', timeoutMs: 60_000 });
 
-    const { AgentService } = loadProtocol();
-    const creds = channelCredentials({
-      caPem: await readFile(join(state, 'ca.pem'), 'utf8'),
-      certPem: await readFile(join(state, 'agent.pem'), 'utf8'),
-      keyPem: await readFile(join(state, 'agent.key'), 'utf8'),
-    });
-    const c = new AgentService(ready.grpc, creds, clientChannelOptions()) as unknown as v1.AgentServiceClient;
-    client = c;
+    const wal = await connectAgentWal(ready.grpc, state);
+    client = wal.client;
     const pgClient = await pg.client();
     try {
       const report = await measureRpo({
         pg: pgClient,
-        listWal: (req) => new Promise((resolve, reject) => c.listWal(req, { deadline: new Date(Date.now() + 10_000) }, (err, res) => (err ? reject(err) : resolve(res!)))),
+        listWal: wal.listWal,
         source: { host: 'db-1', kind: 'SOURCE_KIND_POSTGRES', name: 'main' },
         commits: Number(values.commits),
         gapMs: Number(values['gap-ms']),
