@@ -60,6 +60,7 @@ export const USAGE = `usage: node bench/dist/files-bench.js [options]
   --keep              keep the temp dir (with the coordinator's and agent's logs) and print where it is
   --cpu-prof DIR      run the coordinator and the agent under node --cpu-prof, profiles into DIR (slows them down:
                       for finding where the time goes, not for figures)
+  --no-restore        skip both restores (and restored_identical): for iterating on the backup figures
   --json              print only the JSON object on stdout`;
 
 /** Targets from the issue ("Benchmark"), on about 1 GiB on the 2-core machine. */
@@ -82,6 +83,7 @@ export interface FilesOptions {
   keep: boolean;
   json: boolean;
   cpuProf?: string;
+  restore: boolean;
 }
 
 const nonNegativeInt = (text: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number => {
@@ -98,7 +100,7 @@ export function parseFilesOptions(argv: readonly string[]): FilesOptions | null 
     options: {
       data: { type: 'string' }, generate: { type: 'string' }, seed: { type: 'string' }, fraction: { type: 'string' },
       edits: { type: 'string' }, 'debounce-ms': { type: 'string' }, 'gap-ms': { type: 'string' }, work: { type: 'string' }, 'cpu-prof': { type: 'string' },
-      keep: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      keep: { type: 'boolean' }, 'no-restore': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: false,
@@ -125,6 +127,7 @@ export function parseFilesOptions(argv: readonly string[]): FilesOptions | null 
     ...(values.work !== undefined ? { work: resolve(values.work) } : {}),
     keep: values.keep ?? false,
     json: values.json ?? false,
+    restore: !(values['no-restore'] ?? false),
     ...(values['cpu-prof'] !== undefined ? { cpuProf: resolve(values['cpu-prof']) } : {}),
   };
 }
@@ -260,7 +263,7 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
     // ------------------------------------------------------------ the system
     const coordDir = join(work, 'coordinator');
     const stateDir = join(work, 'agent-state');
-    const env = { ...process.env, PBK_LOG_LEVEL: 'info' };
+    const env = { ...process.env, PBK_LOG_LEVEL: process.env.PBK_LOG_LEVEL ?? 'info' };
     const nodeArgs = opts.cpuProf !== undefined ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : [];
     if (opts.cpuProf !== undefined) mkdirSync(opts.cpuProf, { recursive: true });
     await e2e.phase('start the coordinator and enroll the agent', async () => {
@@ -377,7 +380,7 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
     await local.phase('second backup', () => localBackup('second_backup', after.bytes));
 
     // ------------------------------------------------------------ restores of the second snapshot
-    await e2e.phase('restore', async () => {
+    if (opts.restore) await e2e.phase('restore', async () => {
       const target = join(work, 'restore-e2e');
       try {
         const start = process.hrtime.bigint();
@@ -397,7 +400,7 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
         rmSync(target, { recursive: true, force: true });
       }
     });
-    await local.phase('restore', async () => {
+    if (opts.restore) await local.phase('restore', async () => {
       const target = join(work, 'restore-local');
       try {
         const r = await engine.restore(localSnapshots[1]!, target);

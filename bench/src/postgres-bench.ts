@@ -2,7 +2,8 @@
 // (RTO), logical dump and restore, and RPO, through the real system, side by
 // side with pgBackRest on the same cluster when it is installed.
 //
-//   npm run bench:postgres -- [--scale 50] [--edits random|recent] [--json] [--keep] [--no-pgbackrest] [--rpo-commits N]
+//   npm run bench:postgres -- [--scale 50] [--edits random|recent] [--json] [--keep] [--no-pgbackrest] [--rpo-commits N] [--base-only]
+//   (--base-only: the first base backup of each tool only, for iterating on the backup path)
 //   bash scripts/bench.sh postgres [same args]       (builds first)
 //
 // In one temp dir: a scratch PostgreSQL 15 cluster (testkit, fsync ON,
@@ -34,11 +35,12 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
 import { freePort, isRoot, pgBin, pgOsIds, pgTempDir, run, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
-import { measureRpo } from './postgres-rpo.js';
+import { connectAgentWal, measureRpo, waitWalCaughtUp } from './postgres-rpo.js';
 import { summarize } from './stats.js';
 import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, killAllChildren, missingApps, runToEnd } from './system.js';
 
 const TARGET_SECOND_SHARE = 0.2;
+const PG_SOURCE: v1.SourceRef = { host: 'db-1', kind: 'SOURCE_KIND_POSTGRES', name: 'main' };
 const TARGET_RPO_P99_S = 1;
 
 interface Figures {
@@ -143,7 +145,7 @@ function pgbackrest(args: string[]): ReturnType<typeof run> {
 }
 
 /** pgBackRest on the same cluster: full, incremental after the same traffic, restore to promoted, RPO with archive_timeout=60. */
-async function benchPgBackRest(pg: PgCluster, work: string, rpoSamples: number, edits: 'random' | 'recent'): Promise<Figures & { version?: string; skipped?: string }> {
+async function benchPgBackRest(pg: PgCluster, work: string, rpoSamples: number, edits: 'random' | 'recent', baseOnly = false): Promise<Figures & { version?: string; skipped?: string }> {
   if (spawnSync('pgbackrest', ['version']).status !== 0) {
     log('installing pgbackrest (apt-get install -y pgbackrest)...');
     const r = spawnSync('apt-get', ['install', '-y', 'pgbackrest'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
@@ -153,7 +155,7 @@ async function benchPgBackRest(pg: PgCluster, work: string, rpoSamples: number, 
   const out: Figures & { version?: string } = { version };
   const base = await pgTempDir('pbk-bench-pgbr-');
   try {
-    return await pgBackRestPhases(pg, base, rpoSamples, edits, out);
+    return await pgBackRestPhases(pg, base, rpoSamples, edits, out, baseOnly);
   } finally {
     // Also after a failed phase: a restored copy may still run, and the repo holds the cluster's data.
     await runAsPg('pg_ctl', ['-D', join(base, 'restored'), '-m', 'immediate', '-w', 'stop'], { allowFailure: true }).catch(() => undefined);
@@ -161,7 +163,7 @@ async function benchPgBackRest(pg: PgCluster, work: string, rpoSamples: number, 
   }
 }
 
-async function pgBackRestPhases(pg: PgCluster, base: string, rpoSamples: number, edits: 'random' | 'recent', out: Figures & { version?: string }): Promise<Figures & { version?: string }> {
+async function pgBackRestPhases(pg: PgCluster, base: string, rpoSamples: number, edits: 'random' | 'recent', out: Figures & { version?: string }, baseOnly: boolean): Promise<Figures & { version?: string }> {
   const conf = join(base, 'pgbackrest.conf');
   const { uid, gid } = await pgOsIds();
   for (const d of ['repo', 'spool', 'log', 'lock']) {
@@ -209,6 +211,7 @@ async function pgBackRestPhases(pg: PgCluster, base: string, rpoSamples: number,
   const full = await timed(() => br(['backup', '--type=full']));
   out.base_backup_s = secs(full.ms);
   out.base_backup_bytes = (await info()).at(-1)!.delta;
+  if (baseOnly) return out;
   log('pgBackRest: chat-like traffic, incremental backup...');
   await chatTraffic(pg, edits);
   await pg.query('CHECKPOINT');
@@ -275,8 +278,10 @@ export async function main(argv: string[]): Promise<number> {
       'rpo-commits': { type: 'string', default: '50' },
       'pgbackrest-rpo-samples': { type: 'string', default: '4' },
       edits: { type: 'string', default: 'random' },
+      'base-only': { type: 'boolean', default: false },
     },
   });
+  const baseOnly = values['base-only'];
   const scale = Number(values.scale);
   const edits = values.edits === 'recent' ? 'recent' : values.edits === 'random' ? 'random' : undefined;
   if (edits === undefined) {
@@ -335,7 +340,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     agent = new LineProcess('agent', AGENT_MAIN, ['run', '--config', config], { logFile: join(work, 'agent.log') });
     await agent.waitFor((l) => l.text.includes('agent running'), { what: 'agent running', timeoutMs: 60_000 });
-    const { OperatorService, AgentService } = loadProtocol();
+    const { OperatorService } = loadProtocol();
     const opCreds = channelCredentials({
       caPem: await readFile(join(data, 'admin/ca.pem'), 'utf8'),
       certPem: await readFile(join(data, 'admin/client.pem'), 'utf8'),
@@ -354,75 +359,86 @@ export async function main(argv: string[]): Promise<number> {
       }
     };
 
+    const wal = await connectAgentWal(ready.grpc, state);
+    agentClient = wal.client;
+    const { listWal } = wal;
+
     // Both tools start from a clean checkpoint: a base backup's own (fast) checkpoint must not pay for the load's dirty buffers.
     await pg.query('CHECKPOINT');
+    // And from an archive that has caught up: pgBackRest's archive starts empty at its turn, while pbk's WAL stream
+    // is still uploading the data load's WAL (about a GB at scale 50), which the first base backup would wait for.
+    {
+      const client = await pg.client();
+      try {
+        const caught = await waitWalCaughtUp({ pg: client, listWal, source: PG_SOURCE }, 600_000);
+        dataset.wal_caught_up_before_base = caught;
+        if (!caught) log('  the WAL stream did not catch up within 10 min; timing the base backup anyway');
+      } finally {
+        await client.end();
+      }
+    }
     log('pbk: base backup 1...');
     const b1 = await timed(() => backupRetrying());
     pbk.base_backup_s = secs(b1.ms);
     pbk.base_backup_bytes = Number(b1.value.stats?.uploadedBytes ?? 0);
     log(`  ${pbk.base_backup_s} s, ${pbk.base_backup_bytes} bytes stored`);
-    log('pbk: chat-like traffic, base backup 2...');
-    dataset.chat_traffic = await chatTraffic(pg, edits);
-    await pg.query('CHECKPOINT');
-    const b2 = await timed(() => backupRetrying());
-    pbk.second_backup_s = secs(b2.ms);
-    pbk.second_backup_bytes = Number(b2.value.stats?.uploadedBytes ?? 0);
-    log(`  ${pbk.second_backup_s} s, ${pbk.second_backup_bytes} bytes stored`);
-    log('pbk: pgbench -T 30, base backup 3...');
-    await runAsPg('pgbench', ['-T', '30', '-c', '2', '-j', '2', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', 'postgres']);
-    const b3 = await timed(() => backupRetrying());
-    pbk.third_backup_after_pgbench_s = secs(b3.ms);
-    pbk.third_backup_after_pgbench_bytes = Number(b3.value.stats?.uploadedBytes ?? 0);
+    if (!baseOnly) {
+      log('pbk: chat-like traffic, base backup 2...');
+      dataset.chat_traffic = await chatTraffic(pg, edits);
+      await pg.query('CHECKPOINT');
+      const b2 = await timed(() => backupRetrying());
+      pbk.second_backup_s = secs(b2.ms);
+      pbk.second_backup_bytes = Number(b2.value.stats?.uploadedBytes ?? 0);
+      log(`  ${pbk.second_backup_s} s, ${pbk.second_backup_bytes} bytes stored`);
+      log('pbk: pgbench -T 30, base backup 3...');
+      await runAsPg('pgbench', ['-T', '30', '-c', '2', '-j', '2', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', 'postgres']);
+      const b3 = await timed(() => backupRetrying());
+      pbk.third_backup_after_pgbench_s = secs(b3.ms);
+      pbk.third_backup_after_pgbench_bytes = Number(b3.value.stats?.uploadedBytes ?? 0);
 
-    log('pbk: restore --latest with --start (RTO)...');
-    await pg.query('SELECT pg_switch_wal()');
-    restoreRoot = await pgTempDir('pbk-bench-restore-');
-    const r = await op.restore({ source: { host: 'db-1', name: 'main', kind: 'SOURCE_KIND_POSTGRES' }, postgres: { targetDir: join(restoreRoot, 'data'), start: true } });
-    pbk.restore_s = secs(Number(r.facts.promoted_ms));
-    pbk.restore_checks_s = secs(Number(r.facts.checks_ms));
-    dataset.restore_facts = r.facts;
-    await runAsPg('pg_ctl', ['-D', join(restoreRoot, 'data'), '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
-    rmSync(join(restoreRoot, 'data'), { recursive: true, force: true });
+      log('pbk: restore --latest with --start (RTO)...');
+      await pg.query('SELECT pg_switch_wal()');
+      restoreRoot = await pgTempDir('pbk-bench-restore-');
+      const r = await op.restore({ source: { host: 'db-1', name: 'main', kind: 'SOURCE_KIND_POSTGRES' }, postgres: { targetDir: join(restoreRoot, 'data'), start: true } });
+      pbk.restore_s = secs(Number(r.facts.promoted_ms));
+      pbk.restore_checks_s = secs(Number(r.facts.checks_ms));
+      dataset.restore_facts = r.facts;
+      await runAsPg('pg_ctl', ['-D', join(restoreRoot, 'data'), '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
+      rmSync(join(restoreRoot, 'data'), { recursive: true, force: true });
 
-    log('pbk: logical dump, pg_restore -j 2...');
-    const ld = await timed(() => backupRetrying('logical'));
-    pbk.logical_dump_s = secs(ld.ms);
-    pbk.logical_dump_bytes = Number(ld.value.stats?.totalBytes ?? 0);
-    await pg.query('CREATE DATABASE restored');
-    const lr = await timed(() =>
-      op.restore({ source: { host: 'db-1', name: 'main', kind: 'SOURCE_KIND_POSTGRES' }, postgresLogical: { database: 'postgres', into: `host=127.0.0.1 port=${pg!.port} user=postgres dbname=restored`, jobs: 2 } }),
-    );
-    pbk.logical_restore_s = secs(lr.ms);
+      log('pbk: logical dump, pg_restore -j 2...');
+      const ld = await timed(() => backupRetrying('logical'));
+      pbk.logical_dump_s = secs(ld.ms);
+      pbk.logical_dump_bytes = Number(ld.value.stats?.totalBytes ?? 0);
+      await pg.query('CREATE DATABASE restored');
+      const lr = await timed(() =>
+        op.restore({ source: { host: 'db-1', name: 'main', kind: 'SOURCE_KIND_POSTGRES' }, postgresLogical: { database: 'postgres', into: `host=127.0.0.1 port=${pg!.port} user=postgres dbname=restored`, jobs: 2 } }),
+      );
+      pbk.logical_restore_s = secs(lr.ms);
 
-    log(`pbk: RPO (${values['rpo-commits']} commits)...`);
-    const agentCreds = channelCredentials({
-      caPem: await readFile(join(state, 'ca.pem'), 'utf8'),
-      certPem: await readFile(join(state, 'agent.pem'), 'utf8'),
-      keyPem: await readFile(join(state, 'agent.key'), 'utf8'),
-    });
-    const ac = new AgentService(ready.grpc, agentCreds, clientChannelOptions()) as unknown as v1.AgentServiceClient;
-    agentClient = ac;
-    const client = await pg.client();
-    try {
-      const rpo = await measureRpo({
-        pg: client,
-        listWal: (req) => new Promise((resolve, reject) => ac.listWal(req, { deadline: new Date(Date.now() + 10_000) }, (err, res) => (err ? reject(err) : resolve(res!)))),
-        source: { host: 'db-1', kind: 'SOURCE_KIND_POSTGRES', name: 'main' },
-        commits: Number(values['rpo-commits']),
-        gapMs: 100,
-        pollMs: 5,
-        timeoutMs: 10_000,
-      });
-      pbk.rpo_p50_s = rpo.samplesMs.p50 === null ? null : rpo.samplesMs.p50 / 1000;
-      pbk.rpo_p99_s = rpo.samplesMs.p99 === null ? null : rpo.samplesMs.p99 / 1000;
-      pbk.rpo_samples = rpo.commits - rpo.timeouts;
-    } finally {
-      await client.end();
+      log(`pbk: RPO (${values['rpo-commits']} commits)...`);
+      const client = await pg.client();
+      try {
+        const rpo = await measureRpo({
+          pg: client,
+          listWal,
+          source: PG_SOURCE,
+          commits: Number(values['rpo-commits']),
+          gapMs: 100,
+          pollMs: 5,
+          timeoutMs: 10_000,
+        });
+        pbk.rpo_p50_s = rpo.samplesMs.p50 === null ? null : rpo.samplesMs.p50 / 1000;
+        pbk.rpo_p99_s = rpo.samplesMs.p99 === null ? null : rpo.samplesMs.p99 / 1000;
+        pbk.rpo_samples = rpo.commits - rpo.timeouts;
+      } finally {
+        await client.end();
+      }
     }
     await agent.stop();
     agent = undefined;
 
-    if (!values['no-pgbackrest']) pgbr = await benchPgBackRest(pg, work, Number(values['pgbackrest-rpo-samples']), edits).catch((err: unknown) => ({ error: String((err as Error).message ?? err).slice(0, 800) }));
+    if (!values['no-pgbackrest']) pgbr = await benchPgBackRest(pg, work, Number(values['pgbackrest-rpo-samples']), edits, baseOnly).catch((err: unknown) => ({ error: String((err as Error).message ?? err).slice(0, 800) }));
   } catch (err) {
     pbk.error = (err as Error).stack ?? String(err);
     log(`failed: ${pbk.error}`);

@@ -67,6 +67,43 @@ function segmentOf(tli: number, lsn: bigint): { name: string; start: bigint } {
   return { name: `${hex(tli)}${hex(segNo / per)}${hex(segNo % per)}`, start: segNo * BigInt(SEG) };
 }
 
+/** An AgentService client with the enrolled agent's credentials (STATE/ca.pem, agent.pem, agent.key), and its ListWal. */
+export async function connectAgentWal(grpc: string, stateDir: string): Promise<{ client: v1.AgentServiceClient; listWal: RpoOptions['listWal'] }> {
+  const creds = channelCredentials({
+    caPem: await readFile(join(stateDir, 'ca.pem'), 'utf8'),
+    certPem: await readFile(join(stateDir, 'agent.pem'), 'utf8'),
+    keyPem: await readFile(join(stateDir, 'agent.key'), 'utf8'),
+  });
+  const client = new (loadProtocol().AgentService)(grpc, creds, clientChannelOptions()) as unknown as v1.AgentServiceClient;
+  const listWal: RpoOptions['listWal'] = (req) =>
+    new Promise((resolve, reject) => client.listWal(req, { deadline: new Date(Date.now() + 10_000) }, (err, res) => (err ? reject(err) : resolve(res!))));
+  return { client, listWal };
+}
+
+/** Polls ListWal until the WAL up to `lsn` is listed durable (true), or until o.timeoutMs after `since` (false). */
+async function walDurableThrough(o: Pick<RpoOptions, 'listWal' | 'source' | 'timeoutMs' | 'pollMs'>, tli: number, lsn: bigint, since: number): Promise<boolean> {
+  const seg = segmentOf(tli, lsn - 1n);
+  for (;;) {
+    const page = await o.listWal({ source: o.source, fromFileName: seg.name, limit: 2 });
+    const f = page.files.find((x) => x.fileName === seg.name);
+    // Durable through lsn: the segment recorded that far, or complete, or a later segment exists (it was sealed).
+    if ((f && (f.complete || seg.start + BigInt(f.size) >= lsn)) || page.files.some((x) => x.fileName.length === 24 && x.fileName > seg.name)) return true;
+    if (performance.now() - since > o.timeoutMs) return false;
+    await new Promise((r) => setTimeout(r, o.pollMs));
+  }
+}
+
+/**
+ * Waits until the agent's WAL stream has made everything PostgreSQL wrote so
+ * far durable (a benchmark's data load leaves a backlog the stream is still
+ * uploading); false after `timeoutMs`.
+ */
+export async function waitWalCaughtUp(o: Pick<RpoOptions, 'pg' | 'listWal' | 'source'>, timeoutMs: number): Promise<boolean> {
+  const tli = Number((await o.pg.query('SELECT timeline_id AS t FROM pg_control_checkpoint()')).rows[0]!.t);
+  const lsn = parseLsn(String((await o.pg.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l));
+  return walDurableThrough({ ...o, timeoutMs, pollMs: 100 }, tli, lsn, performance.now());
+}
+
 /** Commits `commits` rows one at a time; per commit, ms from the commit's return to the coordinator listing its WAL. */
 export async function measureRpo(o: RpoOptions): Promise<RpoReport> {
   const table = o.table ?? 'pbk_rpo_bench';
@@ -78,21 +115,8 @@ export async function measureRpo(o: RpoOptions): Promise<RpoReport> {
     await o.pg.query(`INSERT INTO ${table} (pad) VALUES ($1)`, [`commit ${i}`]);
     const t0 = performance.now();
     const lsn = parseLsn(String((await o.pg.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l));
-    const seg = segmentOf(tli, lsn - 1n);
-    for (;;) {
-      const page = await o.listWal({ source: o.source, fromFileName: seg.name, limit: 2 });
-      const f = page.files.find((x) => x.fileName === seg.name);
-      // Durable through lsn: the segment recorded that far, or complete, or a later segment exists (it was sealed).
-      if ((f && (f.complete || seg.start + BigInt(f.size) >= lsn)) || page.files.some((x) => x.fileName.length === 24 && x.fileName > seg.name)) {
-        samples.push(performance.now() - t0);
-        break;
-      }
-      if (performance.now() - t0 > o.timeoutMs) {
-        timeouts++;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, o.pollMs));
-    }
+    if (await walDurableThrough(o, tli, lsn, t0)) samples.push(performance.now() - t0);
+    else timeouts++;
     await new Promise((r) => setTimeout(r, o.gapMs));
   }
   const s = summarize(samples.map((x) => Math.round(x * 10) / 10));
@@ -108,6 +132,7 @@ export interface WalSystem {
   agent: LineProcess;
   /** AgentService over the agent's own credentials. */
   client: v1.AgentServiceClient;
+  listWal: RpoOptions['listWal'];
   stop(): Promise<void>;
 }
 
@@ -167,14 +192,9 @@ export async function startWalSystem(work: string, coordinatorConfig: Record<str
     agent = new LineProcess('agent', AGENT_MAIN, ['run', '--config', config], { logFile: join(work, 'agent.log') });
     await agent.waitFor((l) => l.text.includes('WAL run open'), { what: 'the WAL run', timeoutMs: 60_000 });
 
-    const { AgentService } = loadProtocol();
-    const creds = channelCredentials({
-      caPem: await readFile(join(state, 'ca.pem'), 'utf8'),
-      certPem: await readFile(join(state, 'agent.pem'), 'utf8'),
-      keyPem: await readFile(join(state, 'agent.key'), 'utf8'),
-    });
-    client = new AgentService(ready.grpc, creds, clientChannelOptions()) as unknown as v1.AgentServiceClient;
-    return { pg, data, grpc: ready.grpc, coord, agent, client, stop };
+    const wal = await connectAgentWal(ready.grpc, state);
+    client = wal.client;
+    return { pg, data, grpc: ready.grpc, coord, agent, client, listWal: wal.listWal, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -200,12 +220,11 @@ async function main(): Promise<number> {
   let sys: WalSystem | undefined;
   try {
     sys = await startWalSystem(work);
-    const c = sys.client;
     const pgClient = await sys.pg.client();
     try {
       const report = await measureRpo({
         pg: pgClient,
-        listWal: (req) => new Promise((resolve, reject) => c.listWal(req, { deadline: new Date(Date.now() + 10_000) }, (err, res) => (err ? reject(err) : resolve(res!)))),
+        listWal: sys.listWal,
         source: { host: 'db-1', kind: 'SOURCE_KIND_POSTGRES', name: 'main' },
         commits: Number(values.commits),
         gapMs: Number(values['gap-ms']),

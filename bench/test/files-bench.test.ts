@@ -8,7 +8,7 @@ import { percentile, summarize } from '../src/stats.js';
 
 describe('parseFilesOptions', () => {
   it('has the documented defaults: 1 GiB generated, 50 edits, agent debounce, 300 ms gap', () => {
-    expect(parseFilesOptions([])).toEqual({ generate: 1024 ** 3, seed: 1, fraction: 0.05, edits: 50, gapMs: 300, keep: false, json: false });
+    expect(parseFilesOptions([])).toEqual({ generate: 1024 ** 3, seed: 1, fraction: 0.05, edits: 50, gapMs: 300, keep: false, json: false, restore: true });
   });
 
   it('takes --data as an absolute path, and the other options', () => {
@@ -16,6 +16,7 @@ describe('parseFilesOptions', () => {
     expect(o).toMatchObject({ data: resolve('some/dir'), json: true, edits: 10, debounceMs: 100, gapMs: 0, work: resolve('w'), keep: true, seed: 7 });
     expect(parseFilesOptions(['--generate', '200MiB'])?.generate).toBe(200 * 1024 * 1024);
     expect(parseFilesOptions(['--cpu-prof', 'prof'])?.cpuProf).toBe(resolve('prof'));
+    expect(parseFilesOptions(['--no-restore'])?.restore).toBe(false);
   });
 
   it('returns null for --help', () => {

@@ -13,21 +13,27 @@ type Upload = ReturnType<AgentRpc['uploadBlobs']>;
  * MissingBlobs that knows a set of ids. It checks framing with the real
  * BlobAssembler, as the coordinator does.
  */
-function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError } = {}) {
+function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError; missingDelayMs?: number } = {}) {
   const present = opts.present ?? new Set<string>();
   const missingCalls: number[] = [];
+  const missingConcurrency = { now: 0, max: 0 };
   const streams: { received: WireBlob[]; messages: number; maxMessageBytes: number; ended: boolean; open: boolean }[] = [];
   let openStreams = 0;
+  const open = { max: 0 };
   const rpc: Pick<AgentRpc, 'missingBlobs' | 'uploadBlobs'> = {
     async missingBlobs(req) {
       missingCalls.push(req.ids!.length);
+      missingConcurrency.max = Math.max(missingConcurrency.max, ++missingConcurrency.now);
+      if (opts.missingDelayMs !== undefined) await new Promise((r) => setTimeout(r, opts.missingDelayMs));
+      missingConcurrency.now--;
       return { missing: (req.ids as Buffer[]).filter((id) => !present.has(id.toString('hex'))) };
     },
     uploadBlobs(): Upload {
       openStreams++;
       const s = { received: [] as WireBlob[], messages: 0, maxMessageBytes: 0, ended: false, open: true };
       streams.push(s);
-      if (openStreams > 1) throw new Error('two upload streams open at once');
+      open.max = Math.max(open.max, openStreams);
+      if (openStreams > 2) throw new Error('three upload streams open at once');
       const assembler = new BlobAssembler();
       let resolveRes!: (r: v1.UploadBlobsResponse__Output) => void;
       let rejectRes!: (e: unknown) => void;
@@ -71,7 +77,7 @@ function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError } = {
       return { stream: stream as unknown as Upload['stream'], response };
     },
   };
-  return { rpc, missingCalls, streams, present };
+  return { rpc, missingCalls, missingConcurrency, streams, present, open };
 }
 
 const RUN = randomBytes(16);
@@ -95,6 +101,22 @@ describe('RemoteBlobSink', () => {
     expect(f.missingCalls).toEqual([10, 10, 5]);
   });
 
+  it('callers asking while two MissingBlobs calls are out share the next call, each hearing about its own ids', async () => {
+    const f = fakeRpc({ missingDelayMs: 20 });
+    const sink = new RemoteBlobSink(f.rpc, RUN, { maxIdsPerCall: 10 });
+    const asks = Array.from({ length: 12 }, () => Array.from({ length: 3 }, () => randomBytes(32)));
+    for (const ids of asks) if (asks.indexOf(ids) % 2 === 1) f.present.add(ids[1]!.toString('hex'));
+    const answers = await Promise.all(asks.map((ids) => sink.claimMissing(ids)));
+    answers.forEach((need, i) => expect(need).toEqual([true, i % 2 === 0, true]));
+    expect(f.missingConcurrency.max).toBe(2);
+    // Two alone, then the other ten callers' 30 ids in calls of at most 10 (three callers each).
+    expect(f.missingCalls.slice(0, 2)).toEqual([3, 3]);
+    expect(f.missingCalls.slice(2).every((n) => n <= 10)).toBe(true);
+    expect(f.missingCalls.reduce((a, b) => a + b, 0)).toBe(36);
+    expect(f.missingCalls.length).toBeLessThanOrEqual(6);
+    expect(sink.stats.missingCalls).toBe(f.missingCalls.length);
+  });
+
   it('streams blobs in ~messageBytes messages honouring drain, parts consecutive, and flush waits for the durable answer', async () => {
     const f = fakeRpc();
     const sink = new RemoteBlobSink(f.rpc, RUN, { messageBytes: 16 * 1024 });
@@ -114,7 +136,7 @@ describe('RemoteBlobSink', () => {
     expect(stats.rawBytes).toBe(blobs.reduce((n, b) => n + b.rawLength, 0));
   });
 
-  it('closes a stream at the target size and waits for its ack before opening the next', async () => {
+  it('closes a stream at the target size and fills the next while its ack is outstanding, never two acks', async () => {
     const f = fakeRpc();
     const sink = new RemoteBlobSink(f.rpc, RUN, { messageBytes: 8192, streamTargetBytes: 20_000 });
     for (let i = 0; i < 10; i++) await sink.addBlob(blob(6000));
@@ -122,6 +144,9 @@ describe('RemoteBlobSink', () => {
     // 4 x 6000 passes 20 000: streams of 4, 4 and 2 blobs, cut at blob boundaries.
     expect(f.streams.map((s) => s.received.length)).toEqual([4, 4, 2]);
     expect(f.streams.every((s) => s.ended && !s.open)).toBe(true);
+    // The next stream opened before the last one's ack came; a third never waited beside them (the fake throws).
+    expect(f.open.max).toBe(2);
+    expect(sink.stats.stored).toBe(10);
   });
 
   it('after the coordinator fails the stream (INTEGRITY), every later call fails with that error', async () => {

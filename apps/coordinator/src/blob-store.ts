@@ -19,10 +19,12 @@
  *
  * Blob writes from many upload streams still go straight into the pack
  * builder (synchronous up to the pack write), so uploads stream in parallel.
+ * The receipt check (open + id check, DESIGN decision 11a) runs in an
+ * OpenPool's threads: on this thread it blocked every other stream's I/O.
  */
 import { EventEmitter } from 'node:events';
 import type { Dek } from '@pbk/crypto';
-import { openChunk, type Repository } from '@pbk/storage';
+import { OpenPool, type Repository } from '@pbk/storage';
 import type { WireBlob } from '@pbk/protocol';
 import { CoordinatorError } from './errors.js';
 import { Mutex } from './util/mutex.js';
@@ -44,11 +46,24 @@ export class BlobStore {
   readonly #flushMutex = new Mutex();
   readonly #events = new EventEmitter();
   readonly #countedPacks = new Set<string>();
+  /** Blobs being checked (latin1 id keys): another stream's copy waits for the outcome instead of checking twice. */
+  readonly #checking = new Map<string, Promise<void>>();
+  readonly #open: OpenPool;
   #storedBytes = 0;
 
-  constructor(readonly repo: Repository) {
+  /** `open` checks uploaded blobs; by default a pool of this store's own (close() stops it). */
+  constructor(
+    readonly repo: Repository,
+    open?: OpenPool,
+  ) {
     this.#events.setMaxListeners(0);
     this.#durablePacks = new Set(repo.index.packIds());
+    this.#open = open ?? new OpenPool();
+  }
+
+  /** Stops the check threads; blobs still being checked fail (their streams are not acknowledged). */
+  close(): Promise<void> {
+    return this.#open.close();
   }
 
   state(id: Buffer): BlobState {
@@ -70,9 +85,14 @@ export class BlobStore {
   /**
    * Checks one uploaded blob and adds it to the open pack. The blob must be
    * sealed with the run's DEK, and opening it must give plaintext that hashes
-   * to its id (openChunk): otherwise CORRUPT, and nothing of it is stored.
+   * to its id (openChunk, in the open pool): otherwise CORRUPT, and nothing of
+   * it is stored. A blob another stream is checking right now waits for that
+   * check: stored by the other stream it is a duplicate, refused there it is
+   * checked again here.
    */
   async accept(dek: Dek, blob: WireBlob): Promise<AcceptOutcome> {
+    const k = key(blob.id);
+    for (let other = this.#checking.get(k); other !== undefined; other = this.#checking.get(k)) await other.catch(() => undefined);
     if (this.state(blob.id) !== 'absent') return 'duplicate';
     if (!blob.dekId.equals(dek.id)) {
       throw new CoordinatorError(
@@ -80,15 +100,22 @@ export class BlobStore {
         `blob ${blob.id.toString('hex')} is sealed with data key ${blob.dekId.toString('hex')}, but this run's key is ${dek.id.toString('hex')}: seal every blob of a run with the DEK BeginBackup returned`,
       );
     }
-    // Throws BlobCorruptError (CORRUPT) on a bad tag, bad compression or a plaintext that does not hash to the id.
-    openChunk(dek, this.repo.keys.master.idKey, blob.id, blob.sealed, blob.rawLength);
-    // No await between the checks above and here: no other stream can add the same id in between.
-    this.#accepted.add(key(blob.id));
+    // Marked before the first await, so no other stream checks or adds the same id meanwhile.
+    const check = this.#open.verify(dek, this.repo.keys.master.idKey, blob.id, blob.sealed, blob.rawLength);
+    this.#checking.set(k, check);
+    try {
+      // Throws BlobCorruptError (CORRUPT) on a bad tag, bad compression or a plaintext that does not hash to the id.
+      await check;
+    } finally {
+      this.#checking.delete(k);
+    }
+    // No await between the end of the check and here: streams waiting for it resume after this add and see the id.
+    this.#accepted.add(k);
     try {
       // BlobAssembler hands out blobs that own their bytes, so a pack being filled pins no wire message.
       await this.repo.addBlob({ type: blob.type === 'BLOB_TYPE_TREE' ? 'tree' : 'data', id: blob.id, dekId: blob.dekId, sealed: blob.sealed, rawLength: blob.rawLength });
     } catch (err) {
-      if (!this.repo.index.has(blob.id)) this.#accepted.delete(key(blob.id));
+      if (!this.repo.index.has(blob.id)) this.#accepted.delete(k);
       throw err;
     }
     return 'stored';

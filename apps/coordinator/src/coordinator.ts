@@ -13,7 +13,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { readKeyFile } from '@pbk/crypto';
-import { addReflection, certificateFingerprint, loadProtocol, serverCredentials, serverOptions, SERVICE_NAMES } from '@pbk/protocol';
+import { addReflection, certificateFingerprint, loadProtocol, serverCredentials, serverOptions, SERVICE_NAMES, widenReceiveWindow } from '@pbk/protocol';
 import { LocalBackend, Repository, wrapBackend, type Logger } from '@pbk/storage';
 import { Auditor } from './audit.js';
 import { CoordinatorError } from './errors.js';
@@ -90,6 +90,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
     alerts.start();
     cleanups.push(() => alerts.close());
     const store = new BlobStore(repo);
+    cleanups.push(() => store.close());
     const maintenance = new Maintenance(
       { repo, store, catalog, metrics, logger: rootLogger.child({ component: 'maintenance' }) },
       { ...config.maintenance, packTargetBytes: config.packTargetBytes },
@@ -134,6 +135,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
     addReflection(enroll, [SERVICE_NAMES.enrollment], pbk);
 
     const grpcPort = await bind(main, config.listen, serverCredentials({ caPem, certPem, keyPem, requireClientCert: true }));
+    if (!widenReceiveWindow(main)) logger.warn({}, 'could not widen the HTTP/2 receive window (grpc-js changed?): uploads run with the 64 KiB default');
     cleanups.push(() => main.forceShutdown());
     const enrollPort = await bind(enroll, config.enrollListen, serverCredentials({ caPem, certPem, keyPem, requireClientCert: false }));
     cleanups.push(() => enroll.forceShutdown());
@@ -194,6 +196,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
         } catch (err) {
           logger.error({ err: (err as Error).message }, 'final repository flush failed (nothing unacknowledged is lost by this)');
         }
+        await store.close();
         await auditor.drain();
         await alerts.close();
         await catalog.close();

@@ -119,7 +119,7 @@ export class BlobAssembler {
         // A whole blob in one part is a view into its ~1 MiB message: copy it, so a receiver that
         // keeps the blob (a pack being filled) does not keep the whole message alive with it.
         const sealed = part.data.byteLength === part.data.buffer.byteLength ? part.data : Buffer.from(part.data);
-        return { id: part.id, type: part.type, dekId: part.dekId, rawLength: part.rawLength, sealed };
+        return { id: own(part.id), type: part.type, dekId: own(part.dekId), rawLength: part.rawLength, sealed };
       }
       this.#current = { first: part, buffer: Buffer.allocUnsafe(part.sealedLength), filled: 0 };
     }
@@ -137,8 +137,17 @@ export class BlobAssembler {
     cur.filled += part.data.length;
     if (cur.filled < first.sealedLength) return undefined;
     this.#current = undefined;
-    return { id: first.id, type: first.type as WireBlobType, dekId: first.dekId, rawLength: first.rawLength, sealed: cur.buffer };
+    return { id: own(first.id), type: first.type as WireBlobType, dekId: own(first.dekId), rawLength: first.rawLength, sealed: cur.buffer };
   }
+}
+
+/**
+ * A copy of a short field (id, DEK id) of a decoded message: as a view it
+ * would keep the whole ~1 MiB message alive for as long as the receiver keeps
+ * it, and the coordinator's index keeps every id (a 1 GiB upload held ~1 GiB).
+ */
+function own(b: Buffer): Buffer {
+  return Buffer.from(b);
 }
 
 function framing(message: string): ProtocolError {

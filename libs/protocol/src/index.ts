@@ -75,9 +75,11 @@ export {
   PROGRESS_INTERVAL_MS,
   RECONNECT_BACKOFF,
   SERVER_KEEPALIVE,
+  SERVER_RECEIVE_WINDOW_BYTES,
   serverOptions,
   STREAM_IDLE_TIMEOUT_MS,
   UPLOAD_STREAM_TARGET_BYTES,
+  widenReceiveWindow,
 } from './limits.js';
 
 export { watchIdle, writeMessage, type IdleTimer } from './stream.js';

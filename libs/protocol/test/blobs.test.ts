@@ -37,6 +37,22 @@ describe('BlobMessageBatcher + BlobAssembler', () => {
     }
   });
 
+  it('hands out blobs whose id, DEK id and bytes share no buffer with the message they came in', () => {
+    // As protobuf decodes them: every field a view into one message buffer.
+    const message = Buffer.alloc(256 * 1024);
+    let at = 0;
+    const view = (b: Buffer): Buffer => {
+      b.copy(message, at);
+      at += b.length;
+      return message.subarray(at - b.length, at);
+    };
+    const sent = [blob(1000), blob(3000)];
+    const parts = frame(sent).flat().map((p) => ({ ...p, id: view(p.id), dekId: view(p.dekId), data: view(p.data) }));
+    const out = new BlobAssembler().push(parts);
+    expect(out.map((x) => x.id.toString('hex'))).toEqual(sent.map((x) => x.id.toString('hex')));
+    for (const x of out) for (const field of [x.id, x.dekId, x.sealed]) expect(field.buffer).not.toBe(message.buffer);
+  });
+
   it('puts many small blobs into one message', () => {
     expect(frame(Array.from({ length: 50 }, () => blob(500)))).toHaveLength(1);
   });

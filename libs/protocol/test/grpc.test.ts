@@ -1,5 +1,6 @@
 // A real grpc-js server on port 0 over mutual TLS, in process.
 import { randomBytes } from 'node:crypto';
+import { connect as connectHttp2 } from 'node:http2';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { loadPackageDefinition, Metadata, Server, status, type CallOptions, type Client, type requestCallback, type ServiceError } from '@grpc/grpc-js';
@@ -10,7 +11,7 @@ import { fromGrpcStatus, ProtocolError, RemoteError, toGrpcStatus } from '../src
 import type { AgentServiceClient, AgentServiceHandlers } from '../src/generated/pbk/v1/AgentService.js';
 import type { EnrollmentServiceClient, EnrollmentServiceHandlers } from '../src/generated/pbk/v1/EnrollmentService.js';
 import type { OperatorServiceClient, OperatorServiceHandlers } from '../src/generated/pbk/v1/OperatorService.js';
-import { BLOB_MESSAGE_BYTES, clientChannelOptions, MAX_RECEIVE_MESSAGE_BYTES, serverOptions } from '../src/limits.js';
+import { BLOB_MESSAGE_BYTES, clientChannelOptions, MAX_RECEIVE_MESSAGE_BYTES, SERVER_RECEIVE_WINDOW_BYTES, serverOptions, widenReceiveWindow } from '../src/limits.js';
 import { addReflection, loadProtocol, SERVICE_NAMES } from '../src/load.js';
 import { writeMessage } from '../src/stream.js';
 import {
@@ -39,6 +40,7 @@ let port: number;
 let enrollPort: number;
 let admin: KeyAndCert;
 let stranger: KeyAndCert;
+let windowWidened = false;
 const seen: { status: PeerIdentity[]; handlerCalls: number } = { status: [], handlerCalls: 0 };
 const clients: Client[] = [];
 
@@ -174,6 +176,7 @@ beforeAll(async () => {
   server.addService(protocol.AgentService.service, agentHandlers as AgentServiceHandlers);
   addReflection(server);
   port = await bind(server, serverCredentials({ ...serverKey, caPem: ca.certPem, requireClientCert: true }));
+  windowWidened = widenReceiveWindow(server);
 
   enrollServer = new Server(serverOptions());
   enrollServer.addService(protocol.EnrollmentService.service, enrollHandlers);
@@ -259,6 +262,27 @@ describe('limits and errors over the wire', () => {
     const remote = fromGrpcStatus(internal);
     expect(remote.code).toBe('INTERNAL');
     expect(remote.message).not.toMatch(/SELECT|secrets|\/srv/);
+  });
+
+  it('grants clients an HTTP/2 receive window of SERVER_RECEIVE_WINDOW_BYTES, not the 64 KiB default', async () => {
+    expect(windowWidened).toBe(true);
+    const agent = await clientCert('agent', 'web-1');
+    const session = connectHttp2(`https://127.0.0.1:${port}`, { ca: ca.certPem, cert: agent.certPem, key: agent.keyPem, servername: 'localhost' });
+    try {
+      const granted = await new Promise<number | undefined>((resolve, reject) => {
+        const timer = setTimeout(() => resolve(session.remoteSettings.initialWindowSize), 5000);
+        session.on('error', reject);
+        session.on('remoteSettings', (settings) => {
+          if (settings.initialWindowSize !== SERVER_RECEIVE_WINDOW_BYTES) return; // the first SETTINGS frame may still carry the default
+          clearTimeout(timer);
+          resolve(settings.initialWindowSize);
+        });
+      });
+      expect(granted).toBe(SERVER_RECEIVE_WINDOW_BYTES);
+      expect(SERVER_RECEIVE_WINDOW_BYTES).toBeGreaterThan(65_535);
+    } finally {
+      session.destroy();
+    }
   });
 
   it('uploads large and small blobs in ~1 MiB messages with flow control, reassembled intact', async () => {

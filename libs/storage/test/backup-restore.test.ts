@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupDirectory, ChunkWorkerPool } from '../src/archiver/index.js';
 import { StorageError } from '../src/errors.js';
 import { restoreSnapshot } from '../src/restore/index.js';
-import { listSnapshots, loadSnapshot } from '../src/snapshot/index.js';
+import { listSnapshots, loadSnapshot, loadTree } from '../src/snapshot/index.js';
 
 import { verifyRepository } from '../src/verify/index.js';
 import { describeTree, makeSampleTree, useRepoFixture } from './helpers.js';
@@ -53,6 +54,29 @@ describe('backup and restore through the local repository', () => {
     expect(again.summary.bytesRead).toBe(5 * blob.length);
     expect(again.summary.blobsNew).toBe(0);
     expect(s.summary.blobsNew).toBeLessThan(6);
+  });
+
+  it('seals ahead of the MissingBlobs answer in a first backup, and still stores each repeated chunk once', async () => {
+    const data = join(fx.work.dir, 'data');
+    await mkdir(data);
+    // Files of several 4 MiB batches, each twice: after the first batch (all missing) the worker seals
+    // before asking, and the copies' chunks, sealed too, must be dropped rather than stored again.
+    for (let i = 0; i < 2; i++) {
+      const bytes = randomBytes(9 * 1024 * 1024);
+      await writeFile(join(data, `a-${i}.bin`), bytes);
+      await writeFile(join(data, `b-${i}.bin`), bytes);
+    }
+    const before = await describeTree(data);
+    const s = await backupDirectory(fx.t.repo, data, { source, workers: 1 });
+    const root = await loadTree(fx.t.repo, s.tree, '/');
+    const chunks = new Set(root.entries.flatMap((e) => (e.type === 'file' ? e.content : [])));
+    expect(chunks.size).toBeGreaterThan(8);
+    expect(s.summary.blobsNew).toBe(chunks.size + 1); // + the root tree
+    const stored = [...fx.t.repo.index.packIds()].reduce((n, p) => n + (fx.t.repo.index.packEntries(p)?.length ?? 0), 0);
+    expect(stored).toBe(chunks.size + 1);
+    const r = join(fx.work.dir, 'r');
+    await restoreSnapshot(fx.t.repo, s, r);
+    expect(await describeTree(r)).toEqual(before);
   });
 
   it('survives a reopen: index, snapshots and keys come from the repository alone', async () => {

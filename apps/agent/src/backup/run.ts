@@ -253,8 +253,10 @@ async function attemptRun(
     for (const e of skipped.slice(0, 20)) log.warn({ path: e.path, problem: e.message }, 'not backed up');
     if (skipped.length > 20) log.warn({ more: skipped.length - 20 }, 'more paths not backed up');
 
+    const producedMs = clock.now() - runStarted;
     phase = 'uploading';
     const up = await sink.flush();
+    const flushedMs = clock.now() - runStarted;
     phase = 'committing';
     report();
     let commit: v1.CommitBackupResponse__Output;
@@ -299,6 +301,16 @@ async function attemptRun(
         uploadedBytes: up.sealedBytes,
         skipped: skipped.length,
         durationMs: clock.now() - runStarted,
+        // Where the time went: produce (read, chunk, seal, send), the last durable ack, the commit; and the waits inside.
+        timings: {
+          producedMs,
+          flushedMs,
+          missingCalls: up.missingCalls,
+          missingMs: Math.round(up.missingMs),
+          drainMs: Math.round(up.drainMs),
+          durableMs: Math.round(up.durableMs),
+          streams: up.streams,
+        },
       },
       'backup committed',
     );

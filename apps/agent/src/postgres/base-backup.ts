@@ -29,6 +29,15 @@ const REMEMBERED = new Set(['backup_label', 'tablespace_map', 'backup_manifest']
  * round trips most of the time. Costs this much memory per stream.
  */
 const CLAIM_BATCH_BYTES = 32 * 1024 * 1024;
+/**
+ * Members whose last batches may still be in flight while the next ones are
+ * read. A data directory is hundreds of members, most far below one claim
+ * batch: awaited one by one, each cost at least one MissingBlobs round trip
+ * with the tar stream stopped. Bounded by count and by PENDING_BYTES (each
+ * member weighs its size, at most the two batches storeStream keeps in flight).
+ */
+const MEMBERS_IN_FLIGHT = 16;
+const PENDING_BYTES = 64 * 1024 * 1024;
 /** Labels are at most 1024 characters (coordinator limit): longer text is cut, the file in the tree stays whole. */
 const LABEL_TEXT_MAX = 1000;
 
@@ -99,6 +108,10 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   // One pool of threads that id and seal chunks for every member (hundreds of them): started once, closed below.
   const pool = new SealPool({ dek: ctx.dek, idKey: ctx.idKey, ...(ctx.zstdLevel !== undefined ? { zstdLevel: ctx.zstdLevel } : {}) });
   const sctx = { sink: ctx.sink, dek: ctx.dek, idKey: ctx.idKey, chunker: ctx.chunker, signal: ctx.signal, claimBatchBytes: CLAIM_BATCH_BYTES, pool };
+  /** Members read to their end whose last batches are still being claimed, sealed or sent. */
+  const pending = new Set<Promise<void>>();
+  let pendingBytes = 0;
+  let memberFailure: { err: unknown } | undefined;
   try {
     for await (const { entry, content } of readTar(child.stdout)) {
       const meta: EntryMeta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: String(BigInt(Math.round(entry.mtime * 1000)) * 1_000_000n) };
@@ -106,8 +119,11 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
       if (entry.type === 'dir') builder.addDir(entry.name, meta);
       else if (entry.type === 'symlink') builder.addSymlink(entry.name, meta, entry.linkname);
       else if (entry.type === 'file') {
+        if (memberFailure) throw memberFailure.err;
         const keep = REMEMBERED.has(entry.name);
         const kept: Buffer[] = [];
+        let readAll!: () => void;
+        const read = new Promise<void>((resolve) => (readAll = resolve));
         const counted = (async function* () {
           for await (const piece of content) {
             bytesRead += piece.length;
@@ -115,15 +131,39 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
             if (keep) kept.push(piece);
             yield piece;
           }
+          readAll();
         })();
-        const stored = await storeStream(sctx, counted);
-        builder.addFile(entry.name, meta, stored);
-        if (keep) remembered.set(entry.name, Buffer.concat(kept).toString('utf8'));
+        const name = entry.name;
+        const weight = Math.min(entry.size, 2 * CLAIM_BATCH_BYTES);
+        const job = storeStream(sctx, counted).then((stored) => {
+          builder.addFile(name, meta, stored);
+          if (keep) remembered.set(name, Buffer.concat(kept).toString('utf8'));
+        });
+        const tracked: Promise<void> = job.then(
+          () => {
+            pending.delete(tracked);
+            pendingBytes -= weight;
+          },
+          (err: unknown) => {
+            memberFailure ??= { err };
+            pending.delete(tracked);
+            pendingBytes -= weight;
+          },
+        );
+        pending.add(tracked);
+        pendingBytes += weight;
+        // The tar stream moves on once this member's bytes are read; its last batches finish meanwhile.
+        await Promise.race([read, job]);
+        while (pending.size >= MEMBERS_IN_FLIGHT || (pending.size > 1 && pendingBytes > PENDING_BYTES)) await Promise.race(pending);
       } else {
         throw new AgentError('FAILED_PRECONDITION', `pg_basebackup sent ${entry.name} as tar type ${JSON.stringify(entry.typeflag)}, which a data directory never holds; refusing an incomplete backup`);
       }
     }
+    await Promise.all(pending);
+    if (memberFailure) throw memberFailure.err;
   } catch (err) {
+    // Nothing of this backup may still run once it fails: the members in flight settle first (each releases its claims).
+    await Promise.allSettled(pending);
     if (ctx.signal.aborted) {
       child.kill('SIGTERM');
       throw ctx.signal.reason ?? err;
@@ -171,8 +211,10 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   }
   const walWaitMs = deps.clock.now() - walWaitStarted;
   ctx.setPhase('saving trees');
+  const treesStarted = deps.clock.now();
   const saved = await builder.save(ctx.sink, ctx.dek, ctx.idKey);
-  ctx.log.info({ startLsn: bl.startLsn, stopLsn, timeline: bl.startTimeline, bytes: bytesRead, durationMs: stopped - started }, 'base backup streamed');
+  const treesMs = deps.clock.now() - treesStarted;
+  ctx.log.info({ startLsn: bl.startLsn, stopLsn, timeline: bl.startTimeline, bytes: bytesRead, durationMs: stopped - started, walWaitMs, treesMs }, 'base backup streamed');
   const labels: Record<string, string> = {
     type: 'base',
     start_lsn: bl.startLsn,

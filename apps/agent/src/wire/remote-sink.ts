@@ -1,17 +1,19 @@
 /**
  * The archiver's BlobSink over gRPC: where a backup run's new blobs go.
  *
- * - claimMissing: asks MissingBlobs in batches of MAX_IDS_PER_MISSING_BLOBS;
- *   the coordinator claims the missing ids for this run. An id this run has
+ * - claimMissing: asks MissingBlobs in batches of MAX_IDS_PER_MISSING_BLOBS,
+ *   at most MISSING_CALLS_IN_FLIGHT at once; concurrent askers share a call.
+ *   The coordinator claims the missing ids for this run. An id this run has
  *   already asked about (two files sharing a chunk, in flight at once) is
  *   answered "present" locally, so every blob is sent at most once per run.
  * - addBlob: frames sealed blobs into ~1 MiB messages (BlobMessageBatcher) on
  *   one UploadBlobs stream, writes honouring write()/'drain' (writeMessage),
  *   serialised so the parts of one blob stay consecutive. The archiver awaits
  *   each addBlob, so memory stays bounded by grpc-js's write buffer plus one
- *   message. After UPLOAD_STREAM_TARGET_BYTES the stream is closed and its
- *   durable ack awaited before the next one opens (bounds what a coordinator
- *   crash makes us send again).
+ *   message. After UPLOAD_STREAM_TARGET_BYTES the stream is closed and the
+ *   next one opens; a closed stream's durable ack is awaited before the next
+ *   one closes (bounds what a coordinator crash makes us send again to two
+ *   streams, without stopping the upload for each pack flush).
  * - flush: sends the last message, ends the stream and waits for its
  *   response: only then is every blob of the run durable.
  *
@@ -38,6 +40,13 @@ export interface UploadStats {
   /** From the coordinator's answers: stored, and already present (sent but deduplicated there). */
   stored: number;
   duplicate: number;
+  /** Where the run waited (ms, wall time; overlapping waits add up): MissingBlobs round trips, */
+  missingCalls: number;
+  missingMs: number;
+  /** writes held back by flow control ('drain'), */
+  drainMs: number;
+  /** and durable acks of closed streams. */
+  durableMs: number;
 }
 
 export interface RemoteSinkOptions {
@@ -47,6 +56,9 @@ export interface RemoteSinkOptions {
   maxIdsPerCall?: number;
 }
 
+/** MissingBlobs calls one run keeps out at once; later askers share the next call. Two: one answer is processed while the next travels. */
+const MISSING_CALLS_IN_FLIGHT = 2;
+
 interface OpenStream {
   stream: ReturnType<AgentRpc['uploadBlobs']>['stream'];
   response: Promise<v1.UploadBlobsResponse__Output>;
@@ -54,12 +66,16 @@ interface OpenStream {
 }
 
 export class RemoteBlobSink implements BlobSink {
-  readonly stats: UploadStats = { blobs: 0, rawBytes: 0, sealedBytes: 0, asked: 0, streams: 0, stored: 0, duplicate: 0 };
+  readonly stats: UploadStats = { blobs: 0, rawBytes: 0, sealedBytes: 0, asked: 0, streams: 0, stored: 0, duplicate: 0, missingCalls: 0, missingMs: 0, drainMs: 0, durableMs: 0 };
   private readonly claimed = new Set<string>();
   private readonly batcher: BlobMessageBatcher;
   private readonly streamTargetBytes: number;
   private readonly maxIds: number;
   private upload: OpenStream | undefined;
+  /** The last closed stream, while its durable ack is outstanding. */
+  private acking: OpenStream | undefined;
+  private readonly askQueue: { ids: Buffer[]; resolve: (missing: Set<string>) => void; reject: (err: unknown) => void }[] = [];
+  private asking = 0;
   /** Serialises every write, so blobs never interleave and the order of messages is the order of addBlob calls. */
   private chain: Promise<void> = Promise.resolve();
   private failure: unknown;
@@ -87,19 +103,61 @@ export class RemoteBlobSink implements BlobSink {
       ask.push({ id, hex, index });
     });
     try {
-      for (let i = 0; i < ask.length; i += this.maxIds) {
-        const batch = ask.slice(i, i + this.maxIds);
-        this.stats.asked += batch.length;
-        const res = await this.rpc.missingBlobs({ runId: this.runId, ids: batch.map((a) => a.id) }, this.options.signal);
-        const missing = new Set(res.missing.map((m) => m.toString('hex')));
-        for (const a of batch) if (missing.has(a.hex)) need[a.index] = true;
-      }
+      const answers: Promise<Set<string>>[] = [];
+      for (let i = 0; i < ask.length; i += this.maxIds) answers.push(this.askMissing(ask.slice(i, i + this.maxIds).map((a) => a.id)));
+      for (const missing of await Promise.all(answers)) for (const a of ask) if (missing.has(a.hex)) need[a.index] = true;
     } catch (err) {
       for (const a of ask) this.claimed.delete(a.hex);
       this.fail(err);
       throw err;
     }
     return need;
+  }
+
+  /**
+   * Queues ids for MissingBlobs; resolves with the hex ids the coordinator
+   * reported missing in the call that carried them. Callers arriving while
+   * MISSING_CALLS_IN_FLIGHT calls are out share the next call: every directory's
+   * tree and every worker batch asks on its own, and a round trip each (tens of
+   * ms on a loaded host) was most of a run's time.
+   */
+  private askMissing(ids: Buffer[]): Promise<Set<string>> {
+    return new Promise((resolve, reject) => {
+      this.askQueue.push({ ids, resolve, reject });
+      this.pumpMissing();
+    });
+  }
+
+  private pumpMissing(): void {
+    while (this.asking < MISSING_CALLS_IN_FLIGHT && this.askQueue.length > 0) {
+      const waiters = [this.askQueue.shift()!];
+      let count = waiters[0]!.ids.length;
+      while (this.askQueue.length > 0 && count + this.askQueue[0]!.ids.length <= this.maxIds) {
+        const w = this.askQueue.shift()!;
+        count += w.ids.length;
+        waiters.push(w);
+      }
+      this.asking++;
+      this.stats.asked += count;
+      this.stats.missingCalls++;
+      const t0 = performance.now();
+      this.rpc
+        .missingBlobs({ runId: this.runId, ids: waiters.flatMap((w) => w.ids) }, this.options.signal)
+        .then(
+          (res) => {
+            const missing = new Set(res.missing.map((m) => m.toString('hex')));
+            for (const w of waiters) w.resolve(missing);
+          },
+          (err: unknown) => {
+            for (const w of waiters) w.reject(err);
+          },
+        )
+        .finally(() => {
+          this.stats.missingMs += performance.now() - t0;
+          this.asking--;
+          this.pumpMissing();
+        });
+    }
   }
 
   addBlob(blob: SealedBlob): Promise<void> {
@@ -117,7 +175,7 @@ export class RemoteBlobSink implements BlobSink {
   async flush(): Promise<UploadStats> {
     await this.chain;
     this.check();
-    await this.closeStream();
+    await this.closeStream(true);
     return this.stats;
   }
 
@@ -150,8 +208,10 @@ export class RemoteBlobSink implements BlobSink {
   }
 
   private async write(up: OpenStream, parts: v1.BlobPart[]): Promise<void> {
+    const t0 = performance.now();
     try {
       await writeMessage(up.stream, { runId: this.runId, parts } satisfies v1.UploadBlobsRequest, this.options.signal);
+      this.stats.drainMs += performance.now() - t0;
     } catch (err) {
       // The stream's own status says more than "closed while waiting to send".
       const status = await settledError(up.response, 1000);
@@ -161,14 +221,32 @@ export class RemoteBlobSink implements BlobSink {
     }
   }
 
-  private async closeStream(): Promise<void> {
+  /**
+   * Ends the open stream. Its durable ack is awaited before the next stream
+   * ends (at most one stream waits for its ack while the next one fills, so
+   * the pack flush behind an ack does not stop the upload), or right away
+   * with `wait` (the run's last stream).
+   */
+  private async closeStream(wait = false): Promise<void> {
     const up = this.upload;
+    if (up !== undefined) {
+      const last = this.batcher.flush();
+      if (last !== undefined) await this.write(up, last);
+      this.upload = undefined;
+      up.stream.end();
+    }
+    const previous = this.acking;
+    this.acking = undefined;
+    if (previous !== undefined) await this.awaitAck(previous);
     if (up === undefined) return;
-    const last = this.batcher.flush();
-    if (last !== undefined) await this.write(up, last);
-    this.upload = undefined;
-    up.stream.end();
+    if (wait) await this.awaitAck(up);
+    else this.acking = up;
+  }
+
+  private async awaitAck(up: OpenStream): Promise<void> {
+    const t0 = performance.now();
     const res = await up.response;
+    this.stats.durableMs += performance.now() - t0;
     this.stats.stored += Number(res.blobsStored);
     this.stats.duplicate += Number(res.blobsDuplicate);
   }

@@ -1,6 +1,8 @@
 /**
  * Worker thread: reads files, cuts them into chunks, computes keyed ids, asks
- * the main thread which ids are missing, and compresses + seals only those.
+ * the main thread which ids are missing, and compresses + seals only those
+ * (or, while nearly everything is missing, seals first and lets the main
+ * thread drop what the sink has: see sendBatch).
  * Both cores do the CPU work (chunking, HMAC, zstd, AES-GCM); the main thread
  * only assembles packs and writes them. The same worker also serves
  * SealPool for streams ('id': one chunk's id; 'seal': one chunk the main
@@ -24,13 +26,17 @@ const READ_BYTES = 2 * 1024 * 1024;
 /** A file that changes while read is read again this many times, then reported. */
 const READ_ATTEMPTS = 3;
 
-/** Replies from the main thread, by task: a worker runs two tasks at once so it never idles on a round trip. */
-const replies = new Map<number, (m: ToWorker) => void>();
+/**
+ * Replies from the main thread, by task and kind: a worker runs several tasks at
+ * once, and a task may wait for a 'need' while its previous blobs are still
+ * being sent (one of each outstanding per task).
+ */
+const replies = new Map<string, (m: ToWorker) => void>();
 port.on('message', (m: ToWorker) => {
   if (m.op === 'files') void runTask(m.taskId, m.files);
   else if (m.op === 'seal') sealOne(m.taskId, m.id, m.chunk);
   else if (m.op === 'id') idOne(m.taskId, m.chunk);
-  else replies.get(m.taskId)?.(m);
+  else replies.get(`${m.taskId}:${m.op}`)?.(m);
 });
 
 /** A SealPool job (storeStream): the keyed id of one chunk the main thread cut. */
@@ -53,31 +59,43 @@ function sealOne(taskId: number, id: Uint8Array, chunk: Uint8Array): void {
   }
 }
 
-function ask(msg: FromWorker & { taskId: number }, transfer: ArrayBuffer[] = []): Promise<ToWorker> {
+function ask(msg: FromWorker & { taskId: number }, answer: 'need' | 'ack', transfer: ArrayBuffer[] = []): Promise<ToWorker> {
+  const key = `${msg.taskId}:${answer}`;
   return new Promise((resolve) => {
-    replies.set(msg.taskId, (m) => {
-      replies.delete(msg.taskId);
+    replies.set(key, (m) => {
+      replies.delete(key);
       resolve(m);
     });
     port.postMessage(msg, transfer);
   });
 }
 
+/** Seal before asking (the main thread claims and drops what the sink has) once this share of the worker's last batch was missing (a first backup: all of it). */
+const SPECULATE_ABOVE = 0.9;
+let lastMissingShare = 0;
+
 class Batch {
   chunks: Buffer[] = [];
   ids: Buffer[] = [];
   bytes = 0;
+  /** The previous batch's blobs, still being sent: at most one per task, so memory stays bounded. */
+  sending: Promise<void> | undefined;
 }
 
 async function runTask(taskId: number, files: FileJob[]): Promise<void> {
   try {
     const results: FileResult[] = [];
     let bytesRead = 0;
+    // One batch for the whole task: a group of small files asks about its chunks together, not one round trip per file.
+    const batch = new Batch();
     for (const f of files) {
-      const r = await readFile(taskId, f);
+      const r = await readFile(taskId, f, batch);
       bytesRead += r.bytesRead;
       results.push(r.result);
     }
+    // Every blob the results name is in the sink before 'done'.
+    await sendBatch(taskId, batch);
+    await batch.sending;
     port.postMessage({ op: 'done', taskId, results, bytesRead } satisfies FromWorker);
   } catch (err) {
     port.postMessage({ op: 'fatal', taskId, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
@@ -89,7 +107,7 @@ async function runTask(taskId: number, files: FileJob[]): Promise<void> {
  * blocking is free, and a small file then costs four syscalls instead of four
  * trips through libuv's thread pool.
  */
-async function readFile(taskId: number, f: FileJob): Promise<{ result: FileResult; bytesRead: number }> {
+async function readFile(taskId: number, f: FileJob, batch: Batch): Promise<{ result: FileResult; bytesRead: number }> {
   let bytesRead = 0;
   // The first attempt must match what the archiver saw with lstat; a retry matches the file as reopened.
   let expected = { size: BigInt(f.size), mtimeNs: BigInt(f.mtimeNs) };
@@ -108,7 +126,6 @@ async function readFile(taskId: number, f: FileJob): Promise<{ result: FileResul
       if (attempt > 1) expected = { size: opened.size, mtimeNs: opened.mtimeNs };
       const chunker = new Chunker(init.chunker);
       const content: string[] = [];
-      const batch = new Batch();
       const size = Number(expected.size);
       let offset = 0;
       // Read exactly the expected size in right-sized buffers (a small file costs one read and
@@ -124,7 +141,6 @@ async function readFile(taskId: number, f: FileJob): Promise<{ result: FileResul
       }
       const last = chunker.finish();
       if (last) await addChunk(taskId, batch, content, last);
-      await sendBatch(taskId, batch);
       const after = fstatSync(fd, { bigint: true });
       if (after.size === expected.size && after.mtimeNs === expected.mtimeNs && BigInt(offset) === after.size) {
         return { result: { content, size: offset, ...(attempt > 1 ? { mtimeNs: after.mtimeNs.toString() } : {}) }, bytesRead };
@@ -149,24 +165,44 @@ async function addChunk(taskId: number, batch: Batch, content: string[], chunk: 
   if (batch.bytes >= BATCH_BYTES) await sendBatch(taskId, batch);
 }
 
+/**
+ * Hands the batch's chunks to the main thread, which claims them in the sink:
+ * only the missing ones are sealed and sent. When the last batch was nearly
+ * all missing (a first backup) the worker seals everything at once and sends
+ * it with the question, so MissingBlobs is answered off its critical path;
+ * otherwise it asks first and seals only what is missing (an incremental does
+ * not compress what the repository has). Either way it reads on while the
+ * blobs are sent, waiting only before sending the next ones.
+ */
 async function sendBatch(taskId: number, batch: Batch): Promise<void> {
   if (batch.ids.length === 0) return;
-  const reply = await ask({ op: 'ids', taskId, ids: batch.ids });
-  if (reply.op !== 'need') throw new Error(`worker protocol: expected need, got ${reply.op}`);
+  const { ids, chunks } = batch;
+  batch.chunks = [];
+  batch.ids = [];
+  batch.bytes = 0;
+  const speculate = lastMissingShare > SPECULATE_ABOVE;
+  let need: boolean[] | undefined;
+  if (!speculate) {
+    const reply = await ask({ op: 'ids', taskId, ids }, 'need');
+    if (reply.op !== 'need') throw new Error(`worker protocol: expected need, got ${reply.op}`);
+    need = reply.need;
+  }
   const blobs: { id: Uint8Array; sealed: Uint8Array; rawLength: number }[] = [];
   const transfer: ArrayBuffer[] = [];
-  reply.need.forEach((needed, i) => {
-    if (!needed) return;
-    const b = sealChunk(dek, 'data', batch.ids[i]!, batch.chunks[i]!, init.zstdLevel);
+  ids.forEach((id, i) => {
+    if (need !== undefined && !need[i]) return;
+    const b = sealChunk(dek, 'data', id, chunks[i]!, init.zstdLevel);
     blobs.push({ id: b.id, sealed: b.sealed, rawLength: b.rawLength });
     // Only transfer buffers that own their whole ArrayBuffer (never Node's shared pool).
     if (b.sealed.byteOffset === 0 && b.sealed.byteLength === b.sealed.buffer.byteLength) transfer.push(b.sealed.buffer as ArrayBuffer);
   });
-  batch.chunks = [];
-  batch.ids = [];
-  batch.bytes = 0;
-  if (blobs.length > 0) {
-    const ack = await ask({ op: 'blobs', taskId, blobs }, transfer);
+  await batch.sending;
+  batch.sending = undefined;
+  if (need !== undefined) lastMissingShare = blobs.length / ids.length;
+  if (blobs.length === 0) return;
+  batch.sending = ask({ op: 'blobs', taskId, blobs, ...(speculate ? { claim: true } : {}) }, 'ack', transfer).then((ack) => {
     if (ack.op !== 'ack') throw new Error(`worker protocol: expected ack, got ${ack.op}`);
-  }
+    if (speculate) lastMissingShare = ack.sent / ids.length;
+  });
+  batch.sending.catch(() => undefined); // awaited (and rethrown) by the next send or the task's end
 }

@@ -23,7 +23,8 @@ export type ToWorker =
   /** Compute one chunk's keyed id (SealPool, for storeStream): `chunk` as for 'seal'. */
   | { op: 'id'; taskId: number; chunk: Uint8Array }
   | { op: 'need'; taskId: number; need: boolean[] }
-  | { op: 'ack'; taskId: number };
+  /** The blobs of a 'blobs' message are in the sink; `sent`: how many (fewer when it carried `claim`). */
+  | { op: 'ack'; taskId: number; sent: number };
 
 export interface FileResult {
   /** Blob ids (hex) in order, when the file was read consistently. */
@@ -38,7 +39,11 @@ export interface FileResult {
 
 export type FromWorker =
   | { op: 'ids'; taskId: number; ids: Uint8Array[] }
-  | { op: 'blobs'; taskId: number; blobs: { id: Uint8Array; sealed: Uint8Array; rawLength: number }[] }
+  /**
+   * Sealed blobs for the sink. Without `claim` the main thread said they are missing ('need');
+   * with it they were sealed before asking, and the main thread claims them and sends only the missing ones.
+   */
+  | { op: 'blobs'; taskId: number; blobs: { id: Uint8Array; sealed: Uint8Array; rawLength: number }[]; claim?: boolean }
   | { op: 'done'; taskId: number; results: FileResult[]; bytesRead: number }
   /** The answer to 'seal': the sealed bytes of that chunk (a 'fatal' with the same taskId if sealing threw). */
   | { op: 'sealed'; taskId: number; sealed: Uint8Array }

@@ -66,9 +66,11 @@ const CLAIM_BATCH_BYTES = 4 * 1024 * 1024;
  */
 const MAX_BATCHES_IN_FLIGHT = 2;
 /**
- * A batch below this is ided and sealed on this thread: two worker round
- * trips cost more than the work (a small file in a base backup, the last bit
- * of a stream), and storeStream calls are awaited one after the other.
+ * A batch below this is ided and sealed on this thread when the stream has no
+ * caller's pool: two worker round trips cost more than the work (the last bit
+ * of a stream). With a caller's pool (a base backup's members, stored several
+ * at once) small batches go to the pool too: on this thread their hashing and
+ * compression held up reading the next member.
  */
 const POOL_MIN_BATCH_BYTES = 1024 * 1024;
 /**
@@ -86,7 +88,8 @@ const OWN_POOL_AFTER_BYTES = 32 * 1024 * 1024;
  * MAX_BATCHES_IN_FLIGHT at once: that bounds memory and is the backpressure
  * on the input. Batches take their claims in stream order, blobs reach the
  * sink in stream order (as they would one batch at a time) and `content` is
- * in stream order. Small batches stay on this thread (POOL_MIN_BATCH_BYTES).
+ * in stream order. Small batches of a stream without a caller's pool stay on
+ * this thread (POOL_MIN_BATCH_BYTES).
  * On failure or abort the batches in flight settle first (their unsent
  * claims are released), so nothing of the stream runs after storeStream
  * rejects.
@@ -101,8 +104,8 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
   let own: SealPool | undefined;
   /** The pool a batch of `bytes` uses, if any. */
   const poolFor = (bytes: number): SealPool | undefined => {
-    if (bytes < POOL_MIN_BATCH_BYTES) return undefined;
     if (ctx.pool !== undefined) return ctx.pool;
+    if (bytes < POOL_MIN_BATCH_BYTES) return undefined;
     if (workers === 0 || (own === undefined && out.size < OWN_POOL_AFTER_BYTES)) return undefined;
     return (own ??= new SealPool({ dek: ctx.dek, idKey: ctx.idKey, zstdLevel: level, workers }));
   };
@@ -280,15 +283,13 @@ export class TreeBuilder {
     let storedBytes = 0;
     let blobsNew = 0;
     const saveDir = async (node: Node & { kind: 'dir' }): Promise<string> => {
-      const entries: TreeEntry[] = [];
-      for (const [name, child] of node.children) {
-        if (child.kind === 'dir') {
-          const subtree = await saveDir(child);
-          entries.push({ name, ...child.meta, type: 'dir', subtree });
-        } else {
-          entries.push({ name, ...child.meta, ...child.entry } as TreeEntry);
-        }
-      }
+      // Sibling directories are saved at once: each tree costs a claim round trip, which a remote sink batches.
+      const entries: TreeEntry[] = await Promise.all(
+        [...node.children].map(async ([name, child]): Promise<TreeEntry> => {
+          if (child.kind === 'dir') return { name, ...child.meta, type: 'dir', subtree: await saveDir(child) };
+          return { name, ...child.meta, ...child.entry } as TreeEntry;
+        }),
+      );
       entries.sort((a, b) => compareNames(a.name, b.name));
       const saved = await saveTree(sink, dek, idKey, { entries });
       if (saved.storedBytes > 0) {

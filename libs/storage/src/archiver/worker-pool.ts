@@ -26,8 +26,8 @@ interface Slot {
   tasks: Map<number, Task>;
 }
 
-/** Tasks per worker: while one waits for the main thread's answer, the other computes. */
-const TASKS_PER_WORKER = 2;
+/** Tasks per worker: while some wait for the main thread's answers (MissingBlobs, the upload), another computes. */
+const TASKS_PER_WORKER = 3;
 
 export interface PoolStats {
   bytesRead: number;
@@ -114,14 +114,22 @@ export class ChunkWorkerPool {
           break;
         }
         case 'blobs': {
-          for (const b of m.blobs) {
+          let blobs = m.blobs;
+          if (m.claim) {
+            const need = await this.sink.claimMissing(blobs.map((b) => asBuffer(b.id)));
+            blobs = blobs.filter((_, i) => need[i]);
+            for (const b of blobs) task.claimed.push(asBuffer(b.id));
+          }
+          for (const b of blobs) {
             const blob: SealedBlob = { type: 'data', id: asBuffer(b.id), dekId: this.dekId, sealed: asBuffer(b.sealed), rawLength: b.rawLength };
             await this.sink.addBlob(blob);
             this.stats.blobsNew++;
             this.stats.bytesNewStored += blob.sealed.length;
           }
-          task.claimed = []; // the worker sends every blob of a batch in one message
-          slot.worker.postMessage({ op: 'ack', taskId: m.taskId } satisfies ToWorker);
+          // Every blob to send of a batch comes in one message; a later batch's claims may already be in.
+          const sent = new Set(blobs.map((b) => asBuffer(b.id).toString('latin1')));
+          task.claimed = task.claimed.filter((id) => !sent.has(id.toString('latin1')));
+          slot.worker.postMessage({ op: 'ack', taskId: m.taskId, sent: blobs.length } satisfies ToWorker);
           break;
         }
         case 'done': {
