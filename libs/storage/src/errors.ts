@@ -67,7 +67,7 @@ export class PackCorruptError extends StorageError {
 
 /** A blob failed to decrypt, or its content does not hash to its id. */
 export class BlobCorruptError extends StorageError {
-  constructor(readonly blobId: string, readonly packId: string | undefined, detail: string, options?: { cause?: unknown }) {
+  constructor(readonly blobId: string, readonly packId: string | undefined, readonly detail: string, options?: { cause?: unknown }) {
     super('CORRUPT', `blob ${blobId}${packId ? ` in pack ${packId}` : ''} is corrupt: ${detail}`, options);
   }
 }

@@ -51,6 +51,8 @@ export {
   backupDirectory,
   storeStream,
   SealPool,
+  OpenPool,
+  DEFAULT_OPEN_INLINE_BELOW,
   defaultSealWorkers,
   TreeBuilder,
   type ArchiveOptions,
@@ -60,6 +62,7 @@ export {
   type StreamContext,
   type StoredStream,
   type SealPoolOptions,
+  type OpenPoolOptions,
   type EntryMeta,
 } from './archiver/index.js';
 export { restoreSnapshot, type RestoreOptions, type RestoreStats } from './restore/index.js';

@@ -2,4 +2,5 @@ export { archiveDirectory, backupDirectory, type ArchiveOptions, type ArchiveCon
 export { ChunkWorkerPool, type PoolStats } from './worker-pool.js';
 export { type FileJob, type FileResult, type WorkerInit } from './messages.js';
 export { SealPool, defaultSealWorkers, type SealPoolOptions } from './seal-pool.js';
+export { OpenPool, DEFAULT_OPEN_INLINE_BELOW, type OpenPoolOptions } from './open-pool.js';
 export { storeStream, TreeBuilder, type StreamContext, type StoredStream, type EntryMeta } from './stream.js';

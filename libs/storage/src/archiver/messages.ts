@@ -46,6 +46,27 @@ export type FromWorker =
   | { op: 'ided'; taskId: number; id: Uint8Array }
   | { op: 'fatal'; taskId: number; message: string };
 
+/** OpenPool's job: open one sealed blob with these keys (the worker holds no keys of its own). */
+export interface ToOpenWorker {
+  taskId: number;
+  dekId: Uint8Array;
+  dekKey: Uint8Array;
+  idKey: Uint8Array;
+  id: Uint8Array;
+  /** A copy the worker owns (transferred). */
+  sealed: Uint8Array;
+  rawLength: number | undefined;
+  packId: string | undefined;
+  /** false: only check the blob (the coordinator on receipt), send no plaintext back. */
+  wantPlaintext: boolean;
+}
+
+export type FromOpenWorker =
+  | { op: 'opened'; taskId: number; plaintext?: Uint8Array }
+  /** openChunk threw BlobCorruptError: `detail` is its reason. */
+  | { op: 'corrupt'; taskId: number; detail: string }
+  | { op: 'fatal'; taskId: number; message: string };
+
 export function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }

@@ -160,8 +160,16 @@ export class ChunkWorkerPool {
  * bootstrap registers tsx's loader inside the worker thread, then imports it.
  */
 export function startWorker(init: WorkerInit): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData: init });
-  const url = new URL('./chunk-worker.ts', import.meta.url).href;
+  return startWorkerScript('chunk-worker', init);
+}
+
+/**
+ * Starts one of this folder's worker scripts: the built .js next to this
+ * module, or the .ts source through tsx when running from source (tests).
+ */
+export function startWorkerScript(name: 'chunk-worker' | 'open-worker', workerData: unknown): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, import.meta.url), { workerData });
+  const url = new URL(`./${name}.ts`, import.meta.url).href;
   const bootstrap = `import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(url)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: init });
+  return new Worker(bootstrap, { eval: true, workerData });
 }

@@ -1,0 +1,172 @@
+/**
+ * Worker threads that open sealed blobs: AES-GCM open, zstd decompress and
+ * the keyed-id check of openChunk, off the calling thread. The coordinator
+ * checks every uploaded blob on receipt (DESIGN decision 11a) and an agent
+ * opens every blob it restores; on the caller's thread that work blocks every
+ * other stream's I/O, in a pool it runs on the other cores.
+ *
+ * Unlike SealPool, a pool holds no keys: each job carries its DEK and id-key,
+ * so one pool serves every run and every restore of a process.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { Dek } from '@pbk/crypto';
+import { openChunk } from '../blob/codec.js';
+import { BlobCorruptError, CancelledError, StorageError } from '../errors.js';
+import { asBuffer, type FromOpenWorker, type ToOpenWorker } from './messages.js';
+import { defaultSealWorkers } from './seal-pool.js';
+import { startWorkerScript } from './worker-pool.js';
+
+export interface OpenPoolOptions {
+  /** Worker threads, started at the first job; default defaultSealWorkers(). */
+  workers?: number;
+  /**
+   * Sealed blobs smaller than this are opened on the caller's thread: a
+   * message round trip costs more than opening a few KiB. 0 sends every blob
+   * to the workers.
+   */
+  inlineBelowBytes?: number;
+}
+
+export const DEFAULT_OPEN_INLINE_BELOW = 8 * 1024;
+
+/** Jobs sent to one worker at once: small enough to keep the queue fair, enough that a worker never waits for the next message. */
+const JOBS_PER_WORKER = 4;
+
+interface Job {
+  dek: Dek;
+  idKey: Buffer;
+  id: Buffer;
+  sealed: Buffer;
+  rawLength: number | undefined;
+  packId: string | undefined;
+  wantPlaintext: boolean;
+  resolve: (plaintext: Buffer | undefined) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+export class OpenPool {
+  private readonly count: number;
+  private readonly inlineBelow: number;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextJob = 1;
+  private failed: unknown;
+  private closed = false;
+
+  constructor(options: OpenPoolOptions = {}) {
+    this.count = Math.max(1, options.workers ?? defaultSealWorkers());
+    this.inlineBelow = options.inlineBelowBytes ?? DEFAULT_OPEN_INLINE_BELOW;
+  }
+
+  /** Jobs queued or being opened. */
+  get pending(): number {
+    return this.queue.length + this.slots.reduce((n, s) => n + s.jobs.size, 0);
+  }
+
+  /**
+   * openChunk(dek, idKey, id, sealed, rawLength, packId) in a worker: the
+   * plaintext, or BlobCorruptError as openChunk throws it. `sealed` is copied
+   * to the worker: the caller's bytes stay intact.
+   */
+  async open(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Promise<Buffer> {
+    return (await this.run(dek, idKey, id, sealed, rawLength, packId, true))!;
+  }
+
+  /** The check of open() without sending the plaintext back (the coordinator keeps only the sealed bytes). */
+  async verify(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Promise<void> {
+    await this.run(dek, idKey, id, sealed, rawLength, packId, false);
+  }
+
+  /** Stops the workers; jobs not answered yet fail with CancelledError. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.rejectAll(new CancelledError('opening blobs (the open pool was closed)'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private run(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId: string | undefined, wantPlaintext: boolean): Promise<Buffer | undefined> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    if (this.closed) return Promise.reject(new CancelledError('opening blobs (the open pool is closed)'));
+    if (sealed.length < this.inlineBelow) {
+      try {
+        const plain = openChunk(dek, idKey, id, sealed, rawLength, packId);
+        return Promise.resolve(wantPlaintext ? plain : undefined);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private start(): void {
+    for (let i = 0; i < this.count; i++) {
+      const worker = startWorkerScript('open-worker', null);
+      const slot: Slot = { worker, jobs: new Map() };
+      worker.on('message', (m: FromOpenWorker) => this.onMessage(slot, m));
+      worker.on('error', (err) => this.fail(new StorageError('INTERNAL', `open worker failed: ${err.message}`, { cause: err })));
+      worker.on('exit', (code) => {
+        if (!this.closed) this.fail(new StorageError('INTERNAL', `open worker exited with code ${code}`));
+      });
+      this.slots.push(slot);
+    }
+  }
+
+  private dispatch(): void {
+    if (this.slots.length === 0) this.start();
+    while (this.queue.length > 0) {
+      let slot: Slot | undefined;
+      for (const s of this.slots) if (s.jobs.size < JOBS_PER_WORKER && (slot === undefined || s.jobs.size < slot.jobs.size)) slot = s;
+      if (slot === undefined) return;
+      const job = this.queue.shift()!;
+      const taskId = this.nextJob++;
+      slot.jobs.set(taskId, job);
+      const sealed = new Uint8Array(job.sealed.length);
+      sealed.set(job.sealed);
+      const msg: ToOpenWorker = {
+        taskId,
+        dekId: job.dek.id,
+        dekKey: job.dek.key,
+        idKey: job.idKey,
+        id: job.id,
+        sealed,
+        rawLength: job.rawLength,
+        packId: job.packId,
+        wantPlaintext: job.wantPlaintext,
+      };
+      slot.worker.postMessage(msg, [sealed.buffer]);
+    }
+  }
+
+  private onMessage(slot: Slot, m: FromOpenWorker): void {
+    const job = slot.jobs.get(m.taskId);
+    if (job === undefined) return;
+    slot.jobs.delete(m.taskId);
+    if (m.op === 'opened') job.resolve(m.plaintext === undefined ? undefined : asBuffer(m.plaintext));
+    else if (m.op === 'corrupt') job.reject(new BlobCorruptError(job.id.toString('hex'), job.packId, m.detail));
+    else job.reject(new StorageError('INTERNAL', `opening blob ${job.id.toString('hex')} failed in a worker: ${m.message}`));
+    this.dispatch();
+  }
+
+  /** A worker died: every job fails with the same error, and so does every later call. */
+  private fail(err: unknown): void {
+    this.failed ??= err;
+    this.rejectAll(err);
+  }
+
+  private rejectAll(err: unknown): void {
+    for (const s of this.slots) {
+      for (const job of s.jobs.values()) job.reject(err);
+      s.jobs.clear();
+    }
+    for (const job of this.queue.splice(0)) job.reject(err);
+  }
+}

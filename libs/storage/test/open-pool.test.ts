@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { keyedId } from '@pbk/crypto';
+import { OpenPool } from '../src/archiver/index.js';
+import { sealChunk } from '../src/blob/index.js';
+import { BlobCorruptError, CancelledError } from '../src/errors.js';
+import { useRepoFixture } from './helpers.js';
+
+describe('OpenPool', () => {
+  const fx = useRepoFixture();
+
+  it('opens and verifies blobs of several data keys in workers, as openChunk does', async () => {
+    const { repo } = fx.t;
+    const idKey = repo.keys.master.idKey;
+    const deks = [await repo.keys.newDek(), await repo.keys.newDek()];
+    // Compressible and random, large (worker) and tiny (inline).
+    const plains = [Buffer.alloc(3_000_000, 'pbk '), randomBytes(1_500_000), Buffer.from('tiny'), randomBytes(200_000)];
+    const blobs = plains.map((p, i) => sealChunk(deks[i % 2]!, 'data', keyedId(idKey, p), p));
+    const pool = new OpenPool({ workers: 2 });
+    try {
+      const opened = await Promise.all(blobs.map((b, i) => pool.open(deks[i % 2]!, idKey, b.id, b.sealed, b.rawLength)));
+      opened.forEach((o, i) => expect(o.equals(plains[i]!)).toBe(true));
+      await Promise.all(blobs.map((b, i) => pool.verify(deks[i % 2]!, idKey, b.id, b.sealed, b.rawLength)));
+      // The caller's sealed bytes were copied, never detached.
+      expect(blobs[0]!.sealed.length).toBeGreaterThan(0);
+      expect(pool.pending).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('rejects a flipped byte, a wrong key and a wrong id with BlobCorruptError naming blob and pack, and keeps serving', async () => {
+    const { repo } = fx.t;
+    const idKey = repo.keys.master.idKey;
+    const dek = await repo.keys.newDek();
+    const other = await repo.keys.newDek();
+    const plain = randomBytes(100_000);
+    const b = sealChunk(dek, 'data', keyedId(idKey, plain), plain);
+    const flipped = Buffer.from(b.sealed);
+    flipped[flipped.length >> 1] ^= 0x01;
+    const pool = new OpenPool({ workers: 1, inlineBelowBytes: 0 });
+    try {
+      const bad = pool.verify(dek, idKey, b.id, flipped, b.rawLength, 'pack-1');
+      await expect(bad).rejects.toBeInstanceOf(BlobCorruptError);
+      await expect(pool.verify(dek, idKey, b.id, flipped, b.rawLength, 'pack-1')).rejects.toThrow(`blob ${b.id.toString('hex')} in pack pack-1 is corrupt`);
+      await expect(pool.open({ id: dek.id, key: other.key }, idKey, b.id, b.sealed, b.rawLength)).rejects.toMatchObject({ code: 'CORRUPT' });
+      // Sealed under another id: the AEAD's associated data does not match.
+      const wrongId = keyedId(idKey, Buffer.from('something else'));
+      await expect(pool.open(dek, idKey, wrongId, b.sealed, b.rawLength)).rejects.toBeInstanceOf(BlobCorruptError);
+      // A blob that decrypts but whose plaintext hashes to another id (sealed under a lying id).
+      const lying = sealChunk(dek, 'data', wrongId, plain);
+      await expect(pool.open(dek, idKey, wrongId, lying.sealed, lying.rawLength)).rejects.toThrow('does not hash to the blob id');
+      expect((await pool.open(dek, idKey, b.id, b.sealed, b.rawLength)).equals(plain)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('fails queued jobs with CancelledError on close', async () => {
+    const { repo } = fx.t;
+    const idKey = repo.keys.master.idKey;
+    const dek = await repo.keys.newDek();
+    const plain = randomBytes(2_000_000);
+    const b = sealChunk(dek, 'data', keyedId(idKey, plain), plain);
+    const pool = new OpenPool({ workers: 1 });
+    const jobs = Array.from({ length: 20 }, () => pool.open(dek, idKey, b.id, b.sealed, b.rawLength));
+    const outcomes = Promise.allSettled(jobs);
+    await pool.close();
+    const settled = await outcomes;
+    expect(settled.some((s) => s.status === 'rejected' && s.reason instanceof CancelledError)).toBe(true);
+    await expect(pool.open(dek, idKey, b.id, b.sealed, b.rawLength)).rejects.toBeInstanceOf(CancelledError);
+  });
+});
