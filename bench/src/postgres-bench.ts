@@ -30,7 +30,7 @@
 // stdout: with --json exactly one JSON object; otherwise the same, pretty.
 // Progress goes to stderr.
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -429,6 +429,7 @@ export async function main(argv: string[]): Promise<number> {
       dataset.restore_facts = r.facts;
       log(`  promoted after ${pbk.restore_s} s (tree ${secs(Number(r.facts.tree_restore_ms))} s)`);
       await runAsPg('pg_ctl', ['-D', join(restoreRoot, 'data'), '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
+      if (values.keep) copyFileSync(join(restoreRoot, 'data', 'pbk-recovery.log'), join(work, 'pbk-recovery.log'));
       rmSync(join(restoreRoot, 'data'), { recursive: true, force: true });
     };
     if (restoreOnly) {
