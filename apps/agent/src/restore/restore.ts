@@ -40,7 +40,13 @@ type BlobReader = { readBlob(id: Buffer, where?: string): Promise<Buffer> };
  */
 const REMOTE_FILE_CONCURRENCY = 64;
 const REMOTE_BATCHES = 8;
-const READ_AHEAD = { maxBytesAhead: 64 * 1024 * 1024, batchBytes: 8 * 1024 * 1024, batchesInFlight: 3 };
+const READ_AHEAD = { maxBytesAhead: 64 * 1024 * 1024, batchBytes: 16 * 1024 * 1024, batchesInFlight: 3 };
+/**
+ * Trees are read level by level as their parents arrive: a longer window than
+ * the reader's default (2 ms) gathers a level's trees into fewer calls (each
+ * call costs the coordinator an audit record per key it hands out).
+ */
+const TREE_WINDOW_MS = 20;
 
 export async function runRestore(deps: RestoreDeps, cmd: v1.RestoreCommand__Output, run: RestoreRun): Promise<v1.RestoreSummary> {
   const snap = cmd.snapshot;
@@ -58,6 +64,7 @@ export async function runRestore(deps: RestoreDeps, cmd: v1.RestoreCommand__Outp
     clock: deps.clock,
     signal: run.signal,
     maxConcurrentBatches: REMOTE_BATCHES,
+    windowMs: TREE_WINDOW_MS,
     pool,
   });
   const ahead = new ReadAheadReader(reader, READ_AHEAD);

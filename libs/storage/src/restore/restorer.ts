@@ -133,8 +133,9 @@ export async function restoreSnapshot(repo: BlobReader, snapshot: SnapshotWithId
       if (e.type === 'dir') {
         subdirs.push(
           (async () => {
-            const child = await makeDir(dir, e.name, path);
-            return { walked: await walk(child, await loadTree(repo, e.subtree!, path), path), path: child, entry: e };
+            // Asked for at once, so a directory's subtrees share one read (a remote reader batches them).
+            const [child, subtree] = await Promise.all([makeDir(dir, e.name, path), loadTree(repo, e.subtree!, path)]);
+            return { walked: await walk(child, subtree, path), path: child, entry: e };
           })(),
         );
       } else if (e.type === 'file') {
