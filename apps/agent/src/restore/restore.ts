@@ -40,7 +40,9 @@ type BlobReader = { readBlob(id: Buffer, where?: string): Promise<Buffer> };
  */
 const REMOTE_FILE_CONCURRENCY = 64;
 const REMOTE_BATCHES = 8;
-const READ_AHEAD = { maxBytesAhead: 64 * 1024 * 1024, batchBytes: 16 * 1024 * 1024, batchesInFlight: 3 };
+const READ_AHEAD = { maxBytesAhead: 64 * 1024 * 1024, batchBytes: 16 * 1024 * 1024, batchesInFlight: 3, writers: REMOTE_FILE_CONCURRENCY };
+/** Reads the read-ahead has not reached yet are waited for only this long once the trees are read. */
+const BLOB_WINDOW_MS = 2;
 /**
  * Trees are read level by level as their parents arrive: a longer window than
  * the reader's default (2 ms) gathers a level's trees into fewer calls (each
@@ -95,7 +97,10 @@ export async function runRestore(deps: RestoreDeps, cmd: v1.RestoreCommand__Outp
       concurrency: REMOTE_FILE_CONCURRENCY,
       // Bounds memory: files x read-ahead blobs (~1 MiB average, 8 MiB at most) may be in flight.
       readAhead: 2,
-      onPlan: (files) => ahead.plan(files),
+      onPlan: (files) => {
+        reader.setWindow(BLOB_WINDOW_MS);
+        ahead.plan(files);
+      },
       onProgress: (s) => {
         latest = s;
         progress(false);

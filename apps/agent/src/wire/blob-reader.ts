@@ -65,10 +65,14 @@ export class BatchingBlobReader {
   private readonly controller = new AbortController();
   private closed: unknown;
 
+  /** How long reads are collected before a call; setWindow changes it (a restore: long while reading trees, short after). */
+  private windowMs: number;
+
   constructor(
     private readonly fetch: FetchBlobs,
     private readonly options: BlobReaderOptions,
   ) {
+    this.windowMs = options.windowMs ?? 2;
     const outer = options.signal;
     if (outer) {
       if (outer.aborted) this.close(outer.reason);
@@ -93,8 +97,12 @@ export class BatchingBlobReader {
       else this.timer ??= this.options.clock.setTimeout(() => {
         this.timer = undefined;
         this.dispatch();
-      }, this.options.windowMs ?? 2);
+      }, this.windowMs);
     });
+  }
+
+  setWindow(ms: number): void {
+    this.windowMs = ms;
   }
 
   /**
@@ -218,6 +226,8 @@ export class BatchingBlobReader {
 }
 
 export interface ReadAheadOptions {
+  /** Files the restore writes at once (restoreSnapshot's concurrency): the read-ahead follows the order they will ask in. */
+  writers: number;
   /** Plaintext bytes fetched ahead of the writer and not yet taken (estimated from file sizes): bounds memory. */
   maxBytesAhead: number;
   /** Bytes per DownloadBlobs call of the read-ahead. */
@@ -249,13 +259,10 @@ export class ReadAheadReader {
   ) {}
 
   plan(files: readonly PlannedFile[]): void {
-    for (const f of files) {
-      const bytes = f.content.length > 0 ? f.size / f.content.length : 0;
-      for (const hex of f.content) {
-        const n = this.pending.get(hex);
-        if (n === undefined) this.order.push({ hex, bytes, where: `file ${f.where}` });
-        this.pending.set(hex, (n ?? 0) + 1);
-      }
+    for (const b of demandOrder(files, this.options.writers)) {
+      const n = this.pending.get(b.hex);
+      if (n === undefined) this.order.push(b);
+      this.pending.set(b.hex, (n ?? 0) + 1);
     }
     this.pump();
   }
@@ -307,6 +314,43 @@ export class ReadAheadReader {
       });
     }
   }
+}
+
+/**
+ * The order in which `writers` files written at once ask for their blobs, if
+ * every writer goes at the same byte rate: each file goes to the writer that
+ * is free first, and its blobs follow one another in that writer. A large file
+ * is thus read ahead alongside the small files written next to it, not before
+ * all of them (which left those to small on-demand calls).
+ */
+export function demandOrder(files: readonly PlannedFile[], writers: number): { hex: string; bytes: number; where: string }[] {
+  const out: { hex: string; bytes: number; where: string; at: number; seq: number }[] = [];
+  // Min-heap of the writers' clocks (bytes written so far): who takes the next file.
+  const heap: number[] = Array.from({ length: Math.max(1, writers) }, () => 0);
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && heap[l]! < heap[m]!) m = l;
+      if (r < heap.length && heap[r]! < heap[m]!) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  };
+  for (const f of files) {
+    const bytes = f.content.length > 0 ? f.size / f.content.length : 0;
+    let at = heap[0]!;
+    for (const hex of f.content) {
+      out.push({ hex, bytes, where: `file ${f.where}`, at, seq: out.length });
+      at += Math.max(bytes, 1);
+    }
+    heap[0] = Math.max(at, heap[0]! + 1); // an empty file still takes its writer a moment
+    down(0);
+  }
+  out.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  return out.map(({ hex, bytes, where }) => ({ hex, bytes, where }));
 }
 
 /** grpc-js stream errors are ServiceErrors: give them our codes. */
