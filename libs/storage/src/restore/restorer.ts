@@ -155,15 +155,25 @@ export async function restoreSnapshot(repo: BlobReader, snapshot: SnapshotWithId
   const restoreWalked = async (w: Walked): Promise<void> => {
     options.onPlan?.(w.files.map((f) => ({ content: f.entry.content ?? [], size: f.entry.size ?? 0, where: f.where })));
     await settleAll([...w.files.map((f) => fileLimit(() => writeFile(f.dir, f.entry, f.where))), ...w.links.map((l) => writeSymlink(l.dir, l.entry))]);
-    // Directory metadata last: writing children changes a directory's mtime (setting a child's does not).
-    await settleAll(
-      w.dirs.map((d) =>
-        fileLimit(async () => {
-          await applyMeta(d.path, d.entry, owners, false);
-          stats.dirs++;
-        }),
-      ),
-    );
+    // Directory metadata last (writing children changes a directory's mtime), deepest first: a
+    // parent's mode may forbid entering it (e.g. 0600), so it is set after all of its children's.
+    const byDepth = new Map<number, Walked['dirs']>();
+    for (const d of w.dirs) {
+      const depth = d.path.split('/').length;
+      const level = byDepth.get(depth);
+      if (level) level.push(d);
+      else byDepth.set(depth, [d]);
+    }
+    for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
+      await settleAll(
+        byDepth.get(depth)!.map((d) =>
+          fileLimit(async () => {
+            await applyMeta(d.path, d.entry, owners, false);
+            stats.dirs++;
+          }),
+        ),
+      );
+    }
   };
 
   const root = await loadTree(repo, snapshot.tree, '/');
