@@ -181,3 +181,19 @@ describe('ReadAheadReader', () => {
     reader.close();
   });
 });
+
+describe('ReadAheadReader and shared blobs', () => {
+  it('holds a shared blob for the reads near each other only; a far one fetches it again, and the window keeps moving', async () => {
+    const store = memoryStore();
+    const [s, a, b, c] = [0, 1, 2, 3].map((i) => store.put(Buffer.alloc(1000, i)));
+    const reader = new BatchingBlobReader(store.fetch, { idKey: () => idKey, clock: systemClock });
+    const ahead = new ReadAheadReader(reader, { maxBytesAhead: 2000, batchBytes: 1000, batchesInFlight: 4, writers: 1 });
+    const f = (where: string, id: Buffer) => ({ where, content: [id.toString('hex')], size: 1000 });
+    ahead.plan([f('/0', s!), f('/1', a!), f('/2', b!), f('/3', c!), f('/4', s!)]);
+    for (const [i, id] of [s, a, b, c, s].entries()) expect((await ahead.readBlob(id!)).equals(Buffer.alloc(1000, i === 4 ? 0 : i)), `read ${i}`).toBe(true);
+    const fetched = store.calls.flat().map((id) => id.toString('hex'));
+    expect(fetched.filter((h) => h === s!.toString('hex'))).toHaveLength(2);
+    expect(fetched).toHaveLength(5);
+    reader.close();
+  });
+});

@@ -109,7 +109,7 @@ export async function runRestore(deps: RestoreDeps, cmd: v1.RestoreCommand__Outp
     latest = stats;
     progress(true);
     const durationMs = deps.clock.now() - started;
-    log.info({ files: stats.files, dirs: stats.dirs, symlinks: stats.symlinks, bytes: stats.bytes, durationMs }, 'restore finished');
+    log.info({ files: stats.files, dirs: stats.dirs, symlinks: stats.symlinks, bytes: stats.bytes, durationMs, downloadCalls: reader.stats.batches }, 'restore finished');
     return { targetDir: target, files: stats.files + stats.symlinks, dirs: stats.dirs, bytes: stats.bytes, durationMs };
   } catch (err) {
     throw run.signal.aborted ? (run.signal.reason ?? err) : err;

@@ -239,16 +239,22 @@ export interface ReadAheadOptions {
 /**
  * A restore's reader once it knows every file it will write, in order
  * (restoreSnapshot's onPlan): the blobs are fetched along that list in large
- * DownloadBlobs calls, a bounded number of bytes ahead of the writer, instead
+ * DownloadBlobs calls, a bounded number of bytes ahead of the writers, instead
  * of a small call per few files that ask. A blob asked for before the
  * read-ahead reached it is fetched on demand as before (and not again).
+ *
+ * A blob that several files share (zero pages, copies) is held only for the
+ * reads near each other in the plan: one that comes back much later is
+ * fetched again when the read-ahead gets there. Holding it from its first use
+ * to its last filled the window with a few shared blobs and stalled the rest.
  */
 export class ReadAheadReader {
-  /** Planned and not yet fetched: hex id -> reads still to come. */
+  /** Planned reads not yet fetched ahead or read: hex id -> count. */
   private readonly pending = new Map<string, number>();
+  /** Every planned read, in the order the writers will ask. */
   private readonly order: { hex: string; bytes: number; where: string }[] = [];
   private cursor = 0;
-  /** Fetched or in flight: hex id -> the fetch and the reads still to come. */
+  /** Fetched ahead (or in flight): hex id -> the fetch and the reads it is kept for. */
   private readonly ahead = new Map<string, { blob: Promise<Buffer>; uses: number; bytes: number }>();
   private bytesAhead = 0;
   private running = 0;
@@ -260,9 +266,8 @@ export class ReadAheadReader {
 
   plan(files: readonly PlannedFile[]): void {
     for (const b of demandOrder(files, this.options.writers)) {
-      const n = this.pending.get(b.hex);
-      if (n === undefined) this.order.push(b);
-      this.pending.set(b.hex, (n ?? 0) + 1);
+      this.order.push(b);
+      this.pending.set(b.hex, (this.pending.get(b.hex) ?? 0) + 1);
     }
     this.pump();
   }
@@ -289,14 +294,22 @@ export class ReadAheadReader {
   private pump(): void {
     const o = this.options;
     while (this.running < o.batchesInFlight && this.cursor < this.order.length && this.bytesAhead < o.maxBytesAhead) {
-      const items: { hex: string; bytes: number; where: string; uses: number }[] = [];
+      const items: { hex: string; bytes: number; where: string }[] = [];
       let bytes = 0;
       while (this.cursor < this.order.length && items.length < MAX_IDS_PER_DOWNLOAD && (items.length === 0 || (bytes < o.batchBytes && this.bytesAhead + bytes < o.maxBytesAhead))) {
         const next = this.order[this.cursor++]!;
-        const uses = this.pending.get(next.hex);
-        if (uses === undefined) continue; // every read of it came before the read-ahead did
-        this.pending.delete(next.hex);
-        items.push({ ...next, uses });
+        const n = this.pending.get(next.hex);
+        if (n === undefined) continue; // read already (on demand, before the read-ahead got here)
+        if (n <= 1) this.pending.delete(next.hex);
+        else this.pending.set(next.hex, n - 1);
+        const held = this.ahead.get(next.hex);
+        if (held !== undefined) {
+          held.uses++; // still held for a read close by: it serves this one too
+          continue;
+        }
+        items.push(next);
+        // Held from now on (a later occurrence in this same batch joins it above).
+        this.ahead.set(next.hex, { blob: PENDING, uses: 1, bytes: next.bytes });
         bytes += next.bytes;
       }
       if (items.length === 0) return;
@@ -306,7 +319,8 @@ export class ReadAheadReader {
       items.forEach((item, k) => {
         const blob = blobs[k]!;
         blob.catch(() => undefined); // observed by the read that takes it
-        this.ahead.set(item.hex, { blob, uses: item.uses, bytes: item.bytes });
+        const held = this.ahead.get(item.hex);
+        if (held !== undefined) held.blob = blob;
       });
       void Promise.allSettled(blobs).then(() => {
         this.running--;
@@ -315,6 +329,9 @@ export class ReadAheadReader {
     }
   }
 }
+
+/** Placeholder of an entry being put together by pump (replaced before pump returns). */
+const PENDING: Promise<Buffer> = new Promise(() => undefined);
 
 /**
  * The order in which `writers` files written at once ask for their blobs, if
