@@ -188,6 +188,7 @@ export async function restoreSnapshot(repo: BlobReader, snapshot: SnapshotWithId
     w.dirs.push({ path: child, entry });
     await restoreWalked(w);
   } else if (entry.type === 'file') {
+    options.onPlan?.([{ content: entry.content ?? [], size: entry.size ?? 0, where }]);
     await writeFile(target, entry, where);
   } else {
     await writeSymlink(target, entry);
