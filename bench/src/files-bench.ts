@@ -422,13 +422,13 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
       const s = percentile(e2eRestores, 50)!;
       files['restore_s'] = round(s);
       files['restore_MBps'] = mbps(after.bytes, s);
-      if (opts.restores > 1) files['restore_samples_s'] = e2eRestores.map(round);
+      if (opts.restores > 1) files['restore_samples_s'] = e2eRestores.map((v) => round(v));
     }
     if (localRestores.length > 0) {
       const s = percentile(localRestores, 50)!;
       localFigures['restore_s'] = round(s);
       localFigures['restore_MBps'] = mbps(after.bytes, s);
-      if (opts.restores > 1) localFigures['restore_samples_s'] = localRestores.map(round);
+      if (opts.restores > 1) localFigures['restore_samples_s'] = localRestores.map((v) => round(v));
     }
 
     // ------------------------------------------------------------ change-to-durable
