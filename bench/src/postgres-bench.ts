@@ -4,6 +4,10 @@
 //
 //   npm run bench:postgres -- [--scale 50] [--edits random|recent] [--json] [--keep] [--no-pgbackrest] [--rpo-commits N] [--base-only]
 //   (--base-only: the first base backup of each tool only, for iterating on the backup path)
+//   npm run bench:postgres -- --restore-only [--wal-seconds 20] [--scale 50] [--json]
+//       the restore probe: pgBackRest full, pbk base backup, `pgbench -T` for
+//       --wal-seconds (WAL to replay), then pbk's restore to a promoted server
+//       (facts: tree restore, promoted) and pgBackRest's, nothing else
 //   bash scripts/bench.sh postgres [same args]       (builds first)
 //
 // In one temp dir: a scratch PostgreSQL 15 cluster (testkit, fsync ON,
@@ -27,7 +31,7 @@
 // stdout: with --json exactly one JSON object; otherwise the same, pretty.
 // Progress goes to stderr.
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +39,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
 import { freePort, isRoot, pgBin, pgOsIds, pgTempDir, run, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
+import { chatTraffic, createChatDataset } from './pg-chat.js';
 import { connectAgentWal, measureRpo, waitWalCaughtUp } from './postgres-rpo.js';
 import { summarize } from './stats.js';
 import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, killAllChildren, missingApps, runToEnd } from './system.js';
@@ -82,26 +87,6 @@ async function dirBytes(dir: string): Promise<number> {
   return total;
 }
 
-/**
- * Chat-like traffic: 5 % more messages appended (indexed), 1 % of all
- * messages edited: `random` picks the edited ones anywhere in the table (the
- * hard case: about a third of all heap pages change), `recent` among the
- * newest 10 % (people edit what they just sent).
- */
-async function chatTraffic(pg: PgCluster, edits: 'random' | 'recent' = 'random'): Promise<{ appended: number; updated: number; edits: string }> {
-  const n = Number((await pg.query<{ n: string }>('SELECT count(*)::text AS n FROM messages'))[0]!.n);
-  const add = Math.round(n * 0.05);
-  const upd = Math.round(n * 0.01);
-  await pg.query(
-    `INSERT INTO messages (room, author, sent_at, body)
-     SELECT (random() * 500)::int, (random() * 5000)::int, now(), md5(random()::text) || ' ' || md5(random()::text) || ' ' || md5(random()::text)
-     FROM generate_series(1, ${add})`,
-  );
-  const pool = edits === 'recent' ? `(SELECT id FROM messages ORDER BY id DESC LIMIT ${Math.round((n + add) * 0.1)}) AS recent` : 'messages';
-  await pg.query(`UPDATE messages SET body = body || ' (edited)' WHERE id IN (SELECT id FROM ${pool} ORDER BY random() LIMIT ${upd})`);
-  return { appended: add, updated: upd, edits };
-}
-
 class Operator {
   constructor(private readonly c: v1.OperatorServiceClient) {}
 
@@ -145,7 +130,35 @@ function pgbackrest(args: string[]): ReturnType<typeof run> {
 }
 
 /** pgBackRest on the same cluster: full, incremental after the same traffic, restore to promoted, RPO with archive_timeout=60. */
-async function benchPgBackRest(pg: PgCluster, work: string, rpoSamples: number, edits: 'random' | 'recent', baseOnly = false): Promise<Figures & { version?: string; skipped?: string }> {
+async function benchPgBackRest(pg: PgCluster, rpoSamples: number, edits: 'random' | 'recent', baseOnly = false): Promise<Figures & { version?: string; skipped?: string }> {
+  const setup = await pgBackRestSetup(pg);
+  if ('skipped' in setup) return setup;
+  try {
+    if (baseOnly) {
+      await setup.full();
+      return setup.out;
+    }
+    return await pgBackRestPhases(pg, setup, rpoSamples, edits);
+  } finally {
+    await setup.cleanup();
+  }
+}
+
+interface PgBackRest {
+  base: string;
+  conf: string;
+  out: Figures & { version?: string };
+  br(args: string[]): Promise<string>;
+  info(): Promise<{ label: string; delta: number }[]>;
+  /** A full backup into out.base_backup_s / _bytes. */
+  full(): Promise<void>;
+  /** Restore of the newest backup, replaying the whole archive, to a promoted server: out.restore_s. */
+  restoreToPromoted(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/** Installs pgbackrest if missing, writes its config (posix repo, zst, process-max=2, async archive-push) and creates the stanza. */
+async function pgBackRestSetup(pg: PgCluster): Promise<PgBackRest | { skipped: string }> {
   if (spawnSync('pgbackrest', ['version']).status !== 0) {
     log('installing pgbackrest (apt-get install -y pgbackrest)...');
     const r = spawnSync('apt-get', ['install', '-y', 'pgbackrest'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
@@ -154,16 +167,6 @@ async function benchPgBackRest(pg: PgCluster, work: string, rpoSamples: number, 
   const version = spawnSync('pgbackrest', ['version']).stdout.toString().trim();
   const out: Figures & { version?: string } = { version };
   const base = await pgTempDir('pbk-bench-pgbr-');
-  try {
-    return await pgBackRestPhases(pg, base, rpoSamples, edits, out, baseOnly);
-  } finally {
-    // Also after a failed phase: a restored copy may still run, and the repo holds the cluster's data.
-    await runAsPg('pg_ctl', ['-D', join(base, 'restored'), '-m', 'immediate', '-w', 'stop'], { allowFailure: true }).catch(() => undefined);
-    rmSync(base, { recursive: true, force: true });
-  }
-}
-
-async function pgBackRestPhases(pg: PgCluster, base: string, rpoSamples: number, edits: 'random' | 'recent', out: Figures & { version?: string }, baseOnly: boolean): Promise<Figures & { version?: string }> {
   const conf = join(base, 'pgbackrest.conf');
   const { uid, gid } = await pgOsIds();
   for (const d of ['repo', 'spool', 'log', 'lock']) {
@@ -198,45 +201,71 @@ async function pgBackRestPhases(pg: PgCluster, base: string, rpoSamples: number,
     if (r.code !== 0) throw new Error(`pgbackrest ${args.join(' ')}: ${r.stderr || r.stdout}`);
     return r.stdout;
   };
-  await pg.query(`ALTER SYSTEM SET archive_command = 'pgbackrest --config=${conf} --stanza=bench archive-push %p'`);
-  await pg.query('SELECT pg_reload_conf()');
-  await br(['stanza-create']);
-  await br(['check']);
   const info = async (): Promise<{ label: string; delta: number }[]> => {
     const doc = JSON.parse(await br(['info', '--output=json'])) as { backup: { label: string; info: { repository: { delta: number } } }[] }[];
     return doc[0]!.backup.map((b) => ({ label: b.label, delta: b.info.repository.delta }));
   };
-  await pg.query('CHECKPOINT');
-  log('pgBackRest: full backup...');
-  const full = await timed(() => br(['backup', '--type=full']));
-  out.base_backup_s = secs(full.ms);
-  out.base_backup_bytes = (await info()).at(-1)!.delta;
-  if (baseOnly) return out;
+  const target = join(base, 'restored');
+  const self: PgBackRest = {
+    base,
+    conf,
+    out,
+    br,
+    info,
+    async full() {
+      await pg.query('CHECKPOINT');
+      log('pgBackRest: full backup...');
+      const full = await timed(() => br(['backup', '--type=full']));
+      out.base_backup_s = secs(full.ms);
+      out.base_backup_bytes = (await info()).at(-1)!.delta;
+    },
+    async restoreToPromoted() {
+      log('pgBackRest: restore (latest) to a promoted server...');
+      const port = await freePort();
+      mkdirSync(target, { mode: 0o700 });
+      chownSync(target, uid, gid);
+      const restore = await timed(async () => {
+        // No target: recovery replays the whole archive and promotes at its end (target-action applies only to a target).
+        await br(['restore', `--pg1-path=${target}`, '--type=default']);
+        writeFileSync(join(target, 'postgresql.auto.conf'), `\nport = ${port}\nunix_socket_directories = ''\nlisten_addresses = '127.0.0.1'\narchive_mode = off\n`, { flag: 'a' });
+        await runAsPg('pg_ctl', ['-D', target, '-l', join(base, 'restored.log'), '-w', '-t', '3600', 'start']);
+        await waitUntil('pgBackRest restore to promote', async () => {
+          const r = await runAsPg('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-At', '-c', 'SELECT pg_is_in_recovery()'], { allowFailure: true });
+          return r.stdout.trim() === 'f';
+        }, 3_600_000, 200);
+      });
+      out.restore_s = secs(restore.ms);
+      await runAsPg('pg_ctl', ['-D', target, '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
+      rmSync(target, { recursive: true, force: true });
+    },
+    async cleanup() {
+      // Also after a failed phase: a restored copy may still run, and the repo holds the cluster's data.
+      await runAsPg('pg_ctl', ['-D', target, '-m', 'immediate', '-w', 'stop'], { allowFailure: true }).catch(() => undefined);
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+  try {
+    await pg.query(`ALTER SYSTEM SET archive_command = 'pgbackrest --config=${conf} --stanza=bench archive-push %p'`);
+    await pg.query('SELECT pg_reload_conf()');
+    await br(['stanza-create']);
+    await br(['check']);
+  } catch (err) {
+    await self.cleanup();
+    throw err;
+  }
+  return self;
+}
+
+async function pgBackRestPhases(pg: PgCluster, b: PgBackRest, rpoSamples: number, edits: 'random' | 'recent'): Promise<Figures & { version?: string }> {
+  const { out, br, info, conf } = b;
+  await b.full();
   log('pgBackRest: chat-like traffic, incremental backup...');
   await chatTraffic(pg, edits);
   await pg.query('CHECKPOINT');
   const incr = await timed(() => br(['backup', '--type=incr']));
   out.second_backup_s = secs(incr.ms);
   out.second_backup_bytes = (await info()).at(-1)!.delta;
-
-  log('pgBackRest: restore (latest) to a promoted server...');
-  const target = join(base, 'restored');
-  const port = await freePort();
-  mkdirSync(target, { mode: 0o700 });
-  chownSync(target, uid, gid);
-  const restore = await timed(async () => {
-    // No target: recovery replays the whole archive and promotes at its end (target-action applies only to a target).
-    await br(['restore', `--pg1-path=${target}`, '--type=default']);
-    writeFileSync(join(target, 'postgresql.auto.conf'), `\nport = ${port}\nunix_socket_directories = ''\nlisten_addresses = '127.0.0.1'\narchive_mode = off\n`, { flag: 'a' });
-    await runAsPg('pg_ctl', ['-D', target, '-l', join(base, 'restored.log'), '-w', '-t', '3600', 'start']);
-    await waitUntil('pgBackRest restore to promote', async () => {
-      const r = await runAsPg('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-At', '-c', 'SELECT pg_is_in_recovery()'], { allowFailure: true });
-      return r.stdout.trim() === 'f';
-    }, 3_600_000, 200);
-  });
-  out.restore_s = secs(restore.ms);
-  await runAsPg('pg_ctl', ['-D', target, '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
-  rmSync(target, { recursive: true, force: true });
+  await b.restoreToPromoted();
 
   if (rpoSamples > 0) {
     log(`pgBackRest: RPO with archive_timeout=60 (${rpoSamples} samples, each up to ~60 s)...`);
@@ -267,6 +296,9 @@ async function pgBackRestPhases(pg: PgCluster, base: string, rpoSamples: number,
   return out;
 }
 
+/** Ends a --restore-only run after its restores (through the usual cleanup). */
+class ProbeDone extends Error {}
+
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -279,6 +311,9 @@ export async function main(argv: string[]): Promise<number> {
       'pgbackrest-rpo-samples': { type: 'string', default: '4' },
       edits: { type: 'string', default: 'random' },
       'base-only': { type: 'boolean', default: false },
+      // The restore probe: one base backup, --wal-seconds of pgbench traffic, then only the restores (pbk, pgBackRest).
+      'restore-only': { type: 'boolean', default: false },
+      'wal-seconds': { type: 'string', default: '20' },
     },
   });
   const baseOnly = values['base-only'];
@@ -310,17 +345,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     log(`PostgreSQL (fsync on), pgbench -i -s ${scale}...`);
     pg = await startPgCluster({ fast: false, settings: { archive_mode: 'on', archive_command: "'/bin/true'", shared_buffers: "'256MB'", max_wal_size: "'2GB'", checkpoint_timeout: "'15min'" } });
-    await runAsPg('pgbench', ['-i', '-s', String(scale), '-q', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', 'postgres']);
-    await pg.query(`CREATE TABLE messages (id bigserial PRIMARY KEY, room int NOT NULL, author int NOT NULL, sent_at timestamptz NOT NULL, body text NOT NULL)`);
-    await pg.query(
-      `INSERT INTO messages (room, author, sent_at, body)
-       SELECT (random() * 500)::int, (random() * 5000)::int, now() - (g || ' seconds')::interval, md5(g::text) || ' ' || md5((g * 3)::text) || ' ' || md5((g * 7)::text)
-       FROM generate_series(1, ${scale * 10_000}) g`,
-    );
-    await pg.query('CREATE INDEX messages_room_sent ON messages (room, sent_at)');
-    await pg.query('VACUUM ANALYZE');
+    dataset.messages = await createChatDataset(pg, scale);
     dataset.database_bytes = Number((await pg.query<{ s: string }>('SELECT sum(pg_database_size(oid))::text AS s FROM pg_database'))[0]!.s);
-    dataset.messages = scale * 10_000;
 
     log('coordinator, agent...');
     const data = join(work, 'coord');
@@ -363,6 +389,14 @@ export async function main(argv: string[]): Promise<number> {
     agentClient = wal.client;
     const { listWal } = wal;
 
+
+    const restoreOnly = values['restore-only'];
+    let probeBr: PgBackRest | { skipped: string } | undefined;
+    if (restoreOnly && !values['no-pgbackrest']) {
+      // pgBackRest's full comes first, so both tools replay (at least) the same traffic below.
+      probeBr = await pgBackRestSetup(pg);
+      if (!('skipped' in probeBr)) await probeBr.full();
+    }
     // Both tools start from a clean checkpoint: a base backup's own (fast) checkpoint must not pay for the load's dirty buffers.
     await pg.query('CHECKPOINT');
     // And from an archive that has caught up: pgBackRest's archive starts empty at its turn, while pbk's WAL stream
@@ -382,6 +416,38 @@ export async function main(argv: string[]): Promise<number> {
     pbk.base_backup_s = secs(b1.ms);
     pbk.base_backup_bytes = Number(b1.value.stats?.uploadedBytes ?? 0);
     log(`  ${pbk.base_backup_s} s, ${pbk.base_backup_bytes} bytes stored`);
+    const pbkRestore = async (): Promise<void> => {
+      log('pbk: restore --latest with --start (RTO)...');
+      await pg!.query('SELECT pg_switch_wal()');
+      restoreRoot = await pgTempDir('pbk-bench-restore-');
+      const r = await op.restore({ source: { host: 'db-1', name: 'main', kind: 'SOURCE_KIND_POSTGRES' }, postgres: { targetDir: join(restoreRoot, 'data'), start: true } });
+      pbk.restore_s = secs(Number(r.facts.promoted_ms));
+      pbk.restore_checks_s = secs(Number(r.facts.checks_ms));
+      dataset.restore_facts = r.facts;
+      log(`  promoted after ${pbk.restore_s} s (tree ${secs(Number(r.facts.tree_restore_ms))} s)`);
+      await runAsPg('pg_ctl', ['-D', join(restoreRoot, 'data'), '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
+      if (values.keep) copyFileSync(join(restoreRoot, 'data', 'pbk-recovery.log'), join(work, 'pbk-recovery.log'));
+      rmSync(join(restoreRoot, 'data'), { recursive: true, force: true });
+    };
+    if (restoreOnly) {
+      log(`probe: pgbench -T ${values['wal-seconds']} (WAL to replay)...`);
+      await runAsPg('pgbench', ['-T', String(Number(values['wal-seconds'])), '-c', '2', '-j', '2', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', 'postgres']);
+      dataset.wal_after_base_bytes = Number((await pg.query<{ b: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${b1.value.labels?.stop_lsn ?? '0/0'}')::text AS b`))[0]!.b);
+      await pbkRestore();
+      if (probeBr !== undefined && !('skipped' in probeBr)) {
+        const b = probeBr;
+        try {
+          await b.br(['check']); // switches WAL and waits until it is archived: the restore replays all of it
+          await b.restoreToPromoted();
+          pgbr = b.out;
+        } catch (err) {
+          pgbr = { ...b.out, error: String((err as Error).message ?? err).slice(0, 800) };
+        } finally {
+          await b.cleanup();
+        }
+      } else if (probeBr !== undefined) pgbr = probeBr;
+      throw new ProbeDone();
+    }
     if (!baseOnly) {
       log('pbk: chat-like traffic, base backup 2...');
       dataset.chat_traffic = await chatTraffic(pg, edits);
@@ -396,15 +462,7 @@ export async function main(argv: string[]): Promise<number> {
       pbk.third_backup_after_pgbench_s = secs(b3.ms);
       pbk.third_backup_after_pgbench_bytes = Number(b3.value.stats?.uploadedBytes ?? 0);
 
-      log('pbk: restore --latest with --start (RTO)...');
-      await pg.query('SELECT pg_switch_wal()');
-      restoreRoot = await pgTempDir('pbk-bench-restore-');
-      const r = await op.restore({ source: { host: 'db-1', name: 'main', kind: 'SOURCE_KIND_POSTGRES' }, postgres: { targetDir: join(restoreRoot, 'data'), start: true } });
-      pbk.restore_s = secs(Number(r.facts.promoted_ms));
-      pbk.restore_checks_s = secs(Number(r.facts.checks_ms));
-      dataset.restore_facts = r.facts;
-      await runAsPg('pg_ctl', ['-D', join(restoreRoot, 'data'), '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
-      rmSync(join(restoreRoot, 'data'), { recursive: true, force: true });
+      await pbkRestore();
 
       log('pbk: logical dump, pg_restore -j 2...');
       const ld = await timed(() => backupRetrying('logical'));
@@ -438,10 +496,12 @@ export async function main(argv: string[]): Promise<number> {
     await agent.stop();
     agent = undefined;
 
-    if (!values['no-pgbackrest']) pgbr = await benchPgBackRest(pg, work, Number(values['pgbackrest-rpo-samples']), edits, baseOnly).catch((err: unknown) => ({ error: String((err as Error).message ?? err).slice(0, 800) }));
+    if (!values['no-pgbackrest']) pgbr = await benchPgBackRest(pg, Number(values['pgbackrest-rpo-samples']), edits, baseOnly).catch((err: unknown) => ({ error: String((err as Error).message ?? err).slice(0, 800) }));
   } catch (err) {
-    pbk.error = (err as Error).stack ?? String(err);
-    log(`failed: ${pbk.error}`);
+    if (!(err instanceof ProbeDone)) {
+      pbk.error = (err as Error).stack ?? String(err);
+      log(`failed: ${pbk.error}`);
+    }
   } finally {
     operatorClient?.close();
     agentClient?.close();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BlobMessageBatcher, type v1 } from '@pbk/protocol';
 import { makeBlob } from '@pbk/storage';
 import { systemClock } from '../src/clock.js';
-import { BatchingBlobReader, type DownloadMessage, type FetchBlobs } from '../src/wire/blob-reader.js';
+import { BatchingBlobReader, demandOrder, ReadAheadReader, type DownloadMessage, type FetchBlobs } from '../src/wire/blob-reader.js';
 
 const idKey = randomBytes(32);
 const dekA = { id: randomBytes(16), key: randomBytes(32) };
@@ -126,5 +126,74 @@ describe('BatchingBlobReader', () => {
     reader.close(Object.assign(new Error('stopping'), { code: 'CANCELLED' }));
     await expect(p).rejects.toMatchObject({ code: 'CANCELLED' });
     await expect(reader.readBlob(id)).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+});
+
+describe('demandOrder (the read-ahead of a restore)', () => {
+  it('interleaves a large file with the small files written beside it, as the writers will ask', () => {
+    const file = (where: string, ids: string[], size: number) => ({ where, content: ids, size });
+    const order = demandOrder([file('/a', ['a0', 'a1', 'a2'], 30), file('/b', ['b0'], 10), file('/c', ['c0'], 10), file('/d', [], 0)], 2);
+    expect(order.map((o) => o.hex)).toEqual(['a0', 'b0', 'a1', 'c0', 'a2']);
+    expect(order[0]).toEqual({ hex: 'a0', bytes: 10, where: 'file /a' });
+    // One writer: the files' own order.
+    expect(demandOrder([file('/a', ['a0', 'a1'], 20), file('/b', ['b0'], 5)], 1).map((o) => o.hex)).toEqual(['a0', 'a1', 'b0']);
+  });
+});
+
+describe('ReadAheadReader', () => {
+  it('fetches along the plan in large calls, hands each planned read its blob, and fetches a read that came first once', async () => {
+    const store = memoryStore();
+    const plains = Array.from({ length: 6 }, (_, i) => Buffer.from(`content ${i} `.repeat(50)));
+    const ids = plains.map((p) => store.put(p));
+    const hex = ids.map((id) => id.toString('hex'));
+    const reader = new BatchingBlobReader(store.fetch, { idKey: () => idKey, clock: systemClock });
+    const ahead = new ReadAheadReader(reader, { maxBytesAhead: 1 << 20, batchBytes: 1 << 20, batchesInFlight: 1, writers: 1 });
+    // Blob 5 is read before the plan is known.
+    const early = ahead.readBlob(ids[5]!);
+    // Blob 0 is in two files: planned twice, fetched once.
+    ahead.plan([
+      { where: '/a', content: [hex[0]!, hex[1]!], size: 2 * plains[0]!.length },
+      { where: '/b', content: [hex[2]!, hex[0]!, hex[5]!], size: 3 * plains[0]!.length },
+      { where: '/c', content: [hex[3]!, hex[4]!], size: 2 * plains[0]!.length },
+    ]);
+    const got = await Promise.all([ids[0], ids[1], ids[2], ids[0], ids[3], ids[4]].map((id) => ahead.readBlob(id!)));
+    expect((await early).equals(plains[5]!)).toBe(true);
+    expect(got.map((g) => g.toString())).toEqual([0, 1, 2, 0, 3, 4].map((i) => plains[i]!.toString()));
+    // One call: the read-ahead took the early read (still queued for the window) along; every blob fetched once.
+    expect(store.calls.map((c) => c.map((id) => hex.indexOf(id.toString('hex'))).sort())).toEqual([[0, 1, 2, 3, 4, 5]]);
+    reader.close();
+  });
+
+  it('stays within maxBytesAhead: the next call waits until planned blobs are taken', async () => {
+    const store = memoryStore();
+    const plains = Array.from({ length: 4 }, (_, i) => Buffer.alloc(1000, i));
+    const ids = plains.map((p) => store.put(p));
+    const reader = new BatchingBlobReader(store.fetch, { idKey: () => idKey, clock: systemClock });
+    const ahead = new ReadAheadReader(reader, { maxBytesAhead: 2000, batchBytes: 1000, batchesInFlight: 4, writers: 1 });
+    ahead.plan([{ where: '/f', content: ids.map((id) => id.toString('hex')), size: 4000 }]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.calls.flat()).toHaveLength(2);
+    expect((await ahead.readBlob(ids[0]!)).equals(plains[0]!)).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(store.calls.flat()).toHaveLength(3);
+    for (const [i, id] of ids.entries()) if (i > 0) expect((await ahead.readBlob(id)).equals(plains[i]!)).toBe(true);
+    expect(store.calls.flat()).toHaveLength(4);
+    reader.close();
+  });
+});
+
+describe('ReadAheadReader and shared blobs', () => {
+  it('holds a shared blob for the reads near each other only; a far one fetches it again, and the window keeps moving', async () => {
+    const store = memoryStore();
+    const [s, a, b, c] = [0, 1, 2, 3].map((i) => store.put(Buffer.alloc(1000, i)));
+    const reader = new BatchingBlobReader(store.fetch, { idKey: () => idKey, clock: systemClock });
+    const ahead = new ReadAheadReader(reader, { maxBytesAhead: 2000, batchBytes: 1000, batchesInFlight: 4, writers: 1 });
+    const f = (where: string, id: Buffer) => ({ where, content: [id.toString('hex')], size: 1000 });
+    ahead.plan([f('/0', s!), f('/1', a!), f('/2', b!), f('/3', c!), f('/4', s!)]);
+    for (const [i, id] of [s, a, b, c, s].entries()) expect((await ahead.readBlob(id!)).equals(Buffer.alloc(1000, i === 4 ? 0 : i)), `read ${i}`).toBe(true);
+    const fetched = store.calls.flat().map((id) => id.toString('hex'));
+    expect(fetched.filter((h) => h === s!.toString('hex'))).toHaveLength(2);
+    expect(fetched).toHaveLength(5);
+    reader.close();
   });
 });

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 export const COORDINATOR = fileURLToPath(new URL('../../coordinator/dist/main.js', import.meta.url));
 export const AGENT = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+/** The light restore_command entry (src/wal-fetch.ts). */
+export const WAL_FETCH = fileURLToPath(new URL('../dist/wal-fetch.js', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
 
 export interface Proc {

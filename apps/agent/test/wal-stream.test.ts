@@ -23,6 +23,7 @@ import { startLocalApi, type LocalApi } from '../src/local-api/server.js';
 import { fetchWal } from '../src/postgres/wal/fetch.js';
 import { formatLsn, parseLsn, segmentName } from '../src/postgres/wal/names.js';
 import { WalStreamer } from '../src/postgres/wal/streamer.js';
+import { WAL_FETCH } from './procs.js';
 import { AGENT, assertNoHole, commitRow, currentTimeline, listAll, runTo, SEG_SIZE, setupWalEnv, SOURCE, waitUntil, type WalEnv } from './wal-harness.js';
 
 const log: Logger = process.env.PBK_TEST_LOG ? createLogger('debug') : silentLogger();
@@ -222,20 +223,39 @@ describe('wal-push and wal-fetch through the local socket', () => {
     expect((await fetchWal(env.rpc, SOURCE, '0000000A.history')).data.toString()).toContain('no recovery target');
   });
 
-  it('wal-fetch, run as the postgres OS user, writes a stored segment; a missing one exits 1', async () => {
-    const out = join(sockDir, 'RECOVERYXLOG');
-    const ok = await run('runuser', ['-u', 'postgres', '--', process.execPath, AGENT, 'wal-fetch', '--socket', sock, '--source', 'db-1/main', sealed, out], { allowFailure: true });
+  // `pbk-agent wal-fetch` and the light entry a restore writes into restore_command behave alike.
+  const fetchers: [string, string[]][] = [
+    ['pbk-agent wal-fetch', [AGENT, 'wal-fetch']],
+    ['dist/wal-fetch.js', [WAL_FETCH]],
+  ];
+  it.each(fetchers)('%s, run as the postgres OS user, writes a stored segment; a missing one exits 1', async (_name, prog) => {
+    const out = join(sockDir, `RECOVERYXLOG-${prog.length}`);
+    const ok = await run('runuser', ['-u', 'postgres', '--', process.execPath, ...prog, '--socket', sock, '--source', 'db-1/main', sealed, out], { allowFailure: true });
     expect(ok.code, ok.stderr).toBe(0);
     expect((await readFile(out)).equals(await readFile(join(env.pg.dataDir, 'pg_wal', sealed)))).toBe(true);
     expect((await stat(out)).uid).toBe((await pgOsIds()).uid);
 
-    const missing = await run('runuser', ['-u', 'postgres', '--', process.execPath, AGENT, 'wal-fetch', '--socket', sock, '--source', 'db-1/main', '0000000100000000000000F0', join(sockDir, 'nope')], { allowFailure: true });
+    const missing = await run('runuser', ['-u', 'postgres', '--', process.execPath, ...prog, '--socket', sock, '--source', 'db-1/main', '0000000100000000000000F0', join(sockDir, 'nope')], { allowFailure: true });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/not in the archive/);
     expect(existsSync(join(sockDir, 'nope'))).toBe(false);
-    const history = await run('runuser', ['-u', 'postgres', '--', process.execPath, AGENT, 'wal-fetch', '--socket', sock, '--source', 'db-1/main', '00000063.history', join(sockDir, 'h')], { allowFailure: true });
+    const history = await run('runuser', ['-u', 'postgres', '--', process.execPath, ...prog, '--socket', sock, '--source', 'db-1/main', '00000063.history', join(sockDir, 'h')], { allowFailure: true });
     expect(history.code).toBe(1);
   });
+
+  it.each(fetchers)('%s: a bad WAL name exits 130, a dead socket 133 after retries', async (_name, prog) => {
+    const badName = await run(process.execPath, [...prog, '--socket', sock, '--source', 'db-1/main', '../etc', join(sockDir, 'x')], { allowFailure: true });
+    expect(badName.code, badName.stderr).toBe(130);
+    expect(badName.stderr).toMatch(/not a WAL file name/);
+    if (prog[0] === WAL_FETCH) {
+      const noSource = await run(process.execPath, [...prog, '--socket', sock, sealed, join(sockDir, 'x')], { allowFailure: true });
+      expect(noSource.code, noSource.stderr).toBe(130);
+    }
+    const dead = await run(process.execPath, [...prog, '--socket', join(sockDir, 'no-such.sock'), '--source', 'db-1/main', sealed, join(sockDir, 'x')], { allowFailure: true });
+    expect(dead.code, dead.stderr).toBe(133);
+    expect(dead.stderr).toMatch(/cannot reach the agent daemon/);
+    expect(existsSync(join(sockDir, 'x'))).toBe(false);
+  }, 30_000);
 
   it('wal-fetch of another host\'s WAL without a restore grant fails with a clear error, not "missing"', async () => {
     const r = await runTo(AGENT, ['wal-fetch', '--socket', sock, '--source', 'web-9/main', sealed, join(env.base, 'x')]);
@@ -306,6 +326,9 @@ describe('bad input', () => {
       for (let off = 0; off < bytes.length; off += 128) bytes[off]! ^= 0x5a;
       await writeFile(p, bytes);
     }
+    // A fresh daemon: the running one may hold segments it fetched ahead (and checked) before the damage.
+    await api?.close();
+    api = await startLocalApi({ socketPath: join(sockDir, 'agent.sock'), gid: (await pgOsIds()).gid, rpc: env.rpc, log, walTarget: () => undefined });
     let failures = 0;
     for (const name of complete) {
       const out = join(sockDir, `fetched-${name}`);

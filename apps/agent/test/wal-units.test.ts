@@ -46,6 +46,11 @@ describe('restore_command', () => {
     );
     expect(shellQuote('a;rm -rf /')).toBe("'a;rm -rf /'");
   });
+
+  it('runs the light wal-fetch entry, without the command word, when one is given', () => {
+    const cmd = restoreCommandFor({ socketPath: '/run/pbk-agent/agent.sock', host: 'db-1', source: 'main', agentBin: ['/usr/bin/node', '/opt/pbk/agent/main.js'], walFetchBin: ['/usr/bin/node', '/opt/pbk/agent/wal-fetch.js'] });
+    expect(cmd).toBe('/usr/bin/node /opt/pbk/agent/wal-fetch.js --socket /run/pbk-agent/agent.sock --source db-1/main %f %p');
+  });
 });
 
 describe('GrowingFile', () => {

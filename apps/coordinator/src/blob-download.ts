@@ -7,7 +7,7 @@
  * blobs this way.
  */
 import { BlobMessageBatcher, type v1 } from '@pbk/protocol';
-import { packName, StorageError, type Repository } from '@pbk/storage';
+import { packName, StorageError, type IndexEntry, type Repository } from '@pbk/storage';
 import type { Auditor } from './audit.js';
 
 export interface BlobSendOptions {
@@ -21,6 +21,55 @@ export interface BlobSendOptions {
   auditDetails: Record<string, unknown>;
   /** Writes one message; `first` is true once. Even an empty stream gets one message (id-key, and the caller's header). */
   write(msg: v1.DownloadBlobsResponse, first: boolean): Promise<void>;
+}
+
+/**
+ * Blobs next to each other in one pack (a restore asks in backup order, which
+ * is pack order) are read with one ranged read: a span of at most SPAN_BYTES,
+ * skipping at most GAP_BYTES of other blobs. READS_AHEAD spans are read while
+ * the stream sends: one read per blob, awaited in turn, kept the coordinator
+ * waiting on the disk between messages.
+ */
+const SPAN_BYTES = 4 * 1024 * 1024;
+const GAP_BYTES = 256 * 1024;
+const READS_AHEAD = 4;
+
+interface Located {
+  id: Buffer;
+  entry: IndexEntry;
+}
+
+/** Consecutive ids whose blobs lie close together in one pack. */
+function* spans(ids: Iterable<Buffer>, o: Pick<BlobSendOptions, 'repo' | 'where'>): Generator<Located[]> {
+  let span: Located[] = [];
+  for (const id of ids) {
+    const entry = o.repo.locate(id, o.where);
+    const first = span[0]?.entry;
+    const last = span.at(-1)?.entry;
+    const near =
+      first !== undefined && last !== undefined && entry.packId === first.packId && entry.offset >= last.offset + last.length && entry.offset - (last.offset + last.length) <= GAP_BYTES && entry.offset + entry.length - first.offset <= SPAN_BYTES;
+    if (!near && span.length > 0) {
+      yield span;
+      span = [];
+    }
+    span.push({ id, entry });
+  }
+  if (span.length > 0) yield span;
+}
+
+/** The sealed bytes of each blob of a span, in order, from one read. */
+async function readSpan(span: Located[], o: Pick<BlobSendOptions, 'repo' | 'where'>): Promise<Buffer[]> {
+  const first = span[0]!.entry;
+  const last = span.at(-1)!.entry;
+  const end = last.offset + last.length;
+  const bytes = await o.repo.backend.get(packName(first.packId), { offset: first.offset, length: end - first.offset });
+  return span.map(({ id, entry }) => {
+    const at = entry.offset - first.offset;
+    if (bytes.length < at + entry.length) {
+      throw new StorageError('CORRUPT', `pack ${entry.packId} is truncated: blob ${id.toString('hex')} (${o.where}) needs bytes ${entry.offset}..${entry.offset + entry.length}; run pbk verify`);
+    }
+    return bytes.subarray(at, at + entry.length);
+  });
 }
 
 export async function sendBlobs(ids: Iterable<Buffer>, o: BlobSendOptions): Promise<void> {
@@ -42,13 +91,26 @@ export async function sendBlobs(ids: Iterable<Buffer>, o: BlobSendOptions): Prom
     first = false;
     await o.write({ parts, keys, ...(wasFirst ? { idKey: o.repo.keys.master.idKey } : {}) }, wasFirst);
   };
-  for (const id of ids) {
-    const entry = o.repo.locate(id, o.where);
-    const sealed = await o.repo.backend.get(packName(entry.packId), { offset: entry.offset, length: entry.length });
-    if (sealed.length !== entry.length) {
-      throw new StorageError('CORRUPT', `pack ${entry.packId} is truncated: blob ${id.toString('hex')} (${o.where}) needs bytes ${entry.offset}..${entry.offset + entry.length}; run pbk verify`);
+  const pending = spans(ids, o);
+  const reads: { span: Located[]; bytes: Promise<Buffer[]> }[] = [];
+  const fill = (): void => {
+    while (reads.length < READS_AHEAD) {
+      const next = pending.next();
+      if (next.done) return;
+      const bytes = readSpan(next.value, o);
+      bytes.catch(() => undefined); // awaited in turn below; a stream that fails earlier leaves it unobserved
+      reads.push({ span: next.value, bytes });
     }
-    for (const parts of batcher.push({ id, type: entry.type === 'tree' ? 'BLOB_TYPE_TREE' : 'BLOB_TYPE_DATA', dekId: entry.dekId, rawLength: entry.rawLength, sealed })) await send(parts);
+  };
+  fill();
+  while (reads.length > 0) {
+    const { span, bytes } = reads.shift()!;
+    const sealed = await bytes;
+    fill();
+    for (let i = 0; i < span.length; i++) {
+      const { id, entry } = span[i]!;
+      for (const parts of batcher.push({ id, type: entry.type === 'tree' ? 'BLOB_TYPE_TREE' : 'BLOB_TYPE_DATA', dekId: entry.dekId, rawLength: entry.rawLength, sealed: sealed[i]! })) await send(parts);
+    }
   }
   const last = batcher.flush();
   if (last !== undefined || first) await send(last ?? []);

@@ -30,6 +30,8 @@ export async function snapshotById(catalog: Catalog, repo: Repository, hex: stri
  */
 export class ReferenceCache {
   readonly #sets = new Map<string, Promise<Set<string>>>();
+  /** The snapshots whose sets are kept: a restore's many DownloadBlobs calls look theirs up here, not in the catalog each time. */
+  readonly #snapshots = new Map<string, SnapshotWithId>();
 
   constructor(
     private readonly repo: Repository,
@@ -45,14 +47,24 @@ export class ReferenceCache {
       return p;
     }
     p = this.#walk(snapshot.tree);
-    p.catch(() => this.#sets.delete(snapshot.id));
+    p.catch(() => {
+      this.#sets.delete(snapshot.id);
+      this.#snapshots.delete(snapshot.id);
+    });
     this.#sets.set(snapshot.id, p);
+    this.#snapshots.set(snapshot.id, snapshot);
     while (this.#sets.size > this.capacity) {
       const oldest = this.#sets.keys().next().value;
       if (oldest === undefined) break;
       this.#sets.delete(oldest);
+      this.#snapshots.delete(oldest);
     }
     return p;
+  }
+
+  /** A snapshot whose references are kept (snapshots never change), or undefined. */
+  snapshot(hex: string): SnapshotWithId | undefined {
+    return this.#snapshots.get(hex);
   }
 
   async #walk(rootHex: string): Promise<Set<string>> {

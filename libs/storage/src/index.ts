@@ -65,7 +65,7 @@ export {
   type OpenPoolOptions,
   type EntryMeta,
 } from './archiver/index.js';
-export { restoreSnapshot, type RestoreOptions, type RestoreStats } from './restore/index.js';
+export { restoreSnapshot, type PlannedFile, type RestoreOptions, type RestoreStats } from './restore/index.js';
 export { verifyRepository, repairIndex, type VerifyOptions, type VerifyReport, type Problem, type ProblemKind, type RepairIndexReport } from './verify/index.js';
 export { collectGarbage, type GcOptions, type GcReport } from './gc/index.js';
 export { Compactor, COMPACT_DEFAULTS, type CompactOptions, type CompactReport } from './compact/index.js';

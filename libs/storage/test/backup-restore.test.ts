@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupDirectory, ChunkWorkerPool } from '../src/archiver/index.js';
 import { StorageError } from '../src/errors.js';
-import { restoreSnapshot } from '../src/restore/index.js';
+import { restoreSnapshot, type PlannedFile } from '../src/restore/index.js';
 import { listSnapshots, loadSnapshot, loadTree } from '../src/snapshot/index.js';
 
 import { verifyRepository } from '../src/verify/index.js';
@@ -108,6 +108,33 @@ describe('backup and restore through the local repository', () => {
     await restoreSnapshot(fx.t.repo, snap, out, { force: true });
     expect(await readFile(join(out, 'hello.txt'), 'utf8')).toBe('hello world\n');
     await expect(restoreSnapshot(fx.t.repo, snap, join(fx.work.dir, 'o2'), { path: 'no/such' })).rejects.toBeInstanceOf(StorageError);
+  });
+
+  it('tells onPlan every file it will write, before writing any, whole snapshot or one file', async () => {
+    const data = join(fx.work.dir, 'data');
+    await mkdir(data);
+    await makeSampleTree(data);
+    const snap = await backupDirectory(fx.t.repo, data, { source });
+    let planned: PlannedFile[] = [];
+    let written = 0;
+    let writtenWhenPlanned = -1;
+    const out = join(fx.work.dir, 'out');
+    const stats = await restoreSnapshot(fx.t.repo, snap, out, {
+      onPlan: (files) => {
+        planned = [...files];
+        writtenWhenPlanned = written;
+      },
+      onProgress: (s) => (written = s.files),
+    });
+    expect(writtenWhenPlanned).toBe(0);
+    expect(planned).toHaveLength(stats.files);
+    expect(planned.map((f) => f.where)).toContain('/hello.txt');
+    const hello = planned.find((f) => f.where === '/hello.txt')!;
+    expect(hello.size).toBe('hello world\n'.length);
+    expect(hello.content).toHaveLength(1);
+    let single: PlannedFile[] = [];
+    await restoreSnapshot(fx.t.repo, snap, join(fx.work.dir, 'o3'), { path: 'hello.txt', onPlan: (files) => (single = [...files]) });
+    expect(single).toEqual([hello]);
   });
 
   it('reports files that vanish or keep changing while read, and keeps the rest', async () => {

@@ -21,6 +21,7 @@ import type { Logger } from '../logger.js';
 import { isArchiveName, isSegmentName } from '../postgres/wal/names.js';
 import { fetchWal } from '../postgres/wal/fetch.js';
 import type { WalRpc } from '../postgres/wal/uploader.js';
+import { WalPrefetch } from './wal-prefetch.js';
 
 /**
  * PostgreSQL's default wal_segment_size. A growing segment is padded to it for
@@ -48,6 +49,14 @@ export interface LocalApi {
   readonly socketPath: string;
   close(): Promise<void>;
 }
+
+/**
+ * Segments fetched ahead of recovery (WalPrefetch): 4 x 16 MiB held at most, as
+ * pgBackRest's archive-get queue; a replay of a segment takes about as long as
+ * fetching one, so a few ahead keep recovery from waiting.
+ */
+const PREFETCH_DEPTH = 4;
+const PREFETCH_TTL_MS = 60_000;
 
 /** A WAL file is at most one segment; wal_segment_size is at most 1 GiB. */
 const MAX_BODY_BYTES = 1024 * 1024 * 1024;
@@ -78,6 +87,14 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
   }
   await rm(o.socketPath, { force: true });
 
+  const refOf = (host: string, source: string): v1.SourceRef => ({ host, kind: 'SOURCE_KIND_POSTGRES', name: source });
+  const prefetch = new WalPrefetch({
+    fetch: async (host, source, file, signal) => (await fetchWal(o.rpc, refOf(host, source), file, signal)).data,
+    depth: PREFETCH_DEPTH,
+    ttlMs: PREFETCH_TTL_MS,
+    segmentBytes: WAL_SEGMENT_BYTES,
+  });
+
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => sendError(res, err));
   });
@@ -105,22 +122,33 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
     if (req.method === 'GET' && parts.length === 4) {
       const [, host, source, file] = parts as [string, string, string, string];
       if (!isArchiveName(file)) throw new AgentError('INVALID_ARGUMENT', `${JSON.stringify(file)} is not a WAL file name`);
-      const ref: v1.SourceRef = { host, kind: 'SOURCE_KIND_POSTGRES', name: source };
+      const ref = refOf(host, source);
       const controller = new AbortController();
       res.on('close', () => controller.abort());
-      let { data } = await fetchWal(o.rpc, ref, file, controller.signal).catch(async (err: unknown) => {
-        // The newest segment is still growing (the stream's `.partial`): serve what is durable,
-        // padded with zeros to a whole segment as pg_receivewal itself pads it. Recovery replays up
-        // to the last complete record and stops there, so a target inside the open segment is reachable.
-        if (codeOf(err) !== 'NOT_FOUND' || !isSegmentName(file)) throw err;
-        const partial = await fetchWal(o.rpc, ref, file, controller.signal, { allowPartial: true });
-        if (partial.file.complete) return partial;
-        log.info({ host, source, file, bytes: partial.data.length }, 'wal-fetch serves the growing segment (partial, zero-padded)');
-        return { ...partial, data: padSegment(partial.data) };
-      });
+      const started = Date.now();
+      const ahead = await prefetch.take(host, source, file);
+      let complete = true;
+      const data =
+        ahead ??
+        (await fetchWal(o.rpc, ref, file, controller.signal).then(
+          (f) => f.data,
+          async (err: unknown) => {
+            // The newest segment is still growing (the stream's `.partial`): serve what is durable,
+            // padded with zeros to a whole segment as pg_receivewal itself pads it. Recovery replays up
+            // to the last complete record and stops there, so a target inside the open segment is reachable.
+            if (codeOf(err) !== 'NOT_FOUND' || !isSegmentName(file)) throw err;
+            const partial = await fetchWal(o.rpc, ref, file, controller.signal, { allowPartial: true });
+            if (partial.file.complete) return partial.data;
+            complete = false;
+            log.info({ host, source, file, bytes: partial.data.length }, 'wal-fetch serves the growing segment (partial, zero-padded)');
+            return padSegment(partial.data);
+          },
+        ));
+      // Recovery asks for the next segment as soon as this one is replayed: have it ready (never past a growing one).
+      if (complete) prefetch.after(host, source, file);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
       res.end(data);
-      log.debug({ host, source, file, bytes: data.length }, 'wal-fetch served');
+      log.info({ host, source, file, bytes: data.length, ms: Date.now() - started, readAhead: ahead !== undefined }, 'wal-fetch served');
       return;
     }
     throw new AgentError('INVALID_ARGUMENT', `${req.method} ${req.url}: use PUT /wal/<source>/<file> or GET /wal/<host>/<source>/<file>`);
@@ -159,6 +187,7 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
     socketPath: o.socketPath,
     close: () =>
       new Promise<void>((resolve) => {
+        prefetch.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }).then(() => rm(o.socketPath, { force: true })),

@@ -6,7 +6,9 @@
  * restore onto another host): it then uses the PostgreSQL programs it finds
  * and the default OS user.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { v1 } from '@pbk/protocol';
 import type { BackupDeps } from '../backup/run.js';
 import type { Clock } from '../clock.js';
@@ -74,12 +76,19 @@ function binDirFor(cfg: PostgresSourceConfig | undefined): string {
   return dir;
 }
 
+/** dist/wal-fetch.js next to this build (src/wal-fetch.ts), as node argv words; undefined when it is not there. */
+function lightWalFetch(): string[] | undefined {
+  const file = fileURLToPath(new URL('../wal-fetch.js', import.meta.url));
+  return existsSync(file) ? [process.execPath, file] : undefined;
+}
+
 function pitrTools(deps: PostgresKindDeps, cfg: PostgresSourceConfig | undefined): PitrTools {
   const agentBin = [process.execPath, process.argv[1] ?? 'pbk-agent'];
+  const walFetchBin = lightWalFetch();
   return {
     binDir: binDirFor(cfg),
     osUser: cfg?.osUser ?? POSTGRES_DEFAULTS.osUser,
-    restoreCommand: (source) => restoreCommandFor({ socketPath: socketPathOf(deps), host: source.host, source: source.name, agentBin }),
+    restoreCommand: (source) => restoreCommandFor({ socketPath: socketPathOf(deps), host: source.host, source: source.name, agentBin, ...(walFetchBin ? { walFetchBin } : {}) }),
     connection: cfg ? { user: cfg.connection.user, password: cfg.connection.password } : undefined,
     clock: deps.clock,
     recoveryTimeoutMs: RECOVERY_TIMEOUT_MS,

@@ -12,7 +12,7 @@
  * they arrive; an id the stream ends without is NOT_FOUND.
  */
 import { BlobAssembler, fromGrpcStatus, MAX_IDS_PER_DOWNLOAD, type v1 } from '@pbk/protocol';
-import { openChunk } from '@pbk/storage';
+import { openChunk, type OpenPool, type PlannedFile } from '@pbk/storage';
 import type { Clock, TimerHandle } from '../clock.js';
 import { AgentError } from '../errors.js';
 
@@ -35,6 +35,8 @@ export interface BlobReaderOptions {
   /** Batches fetched at once; more requests wait for one to finish. */
   maxConcurrentBatches?: number;
   signal?: AbortSignal;
+  /** Opens blobs on worker threads (a restore's bulk); without it they open on this thread. */
+  pool?: Pick<OpenPool, 'open'>;
 }
 
 interface Wanted {
@@ -63,10 +65,14 @@ export class BatchingBlobReader {
   private readonly controller = new AbortController();
   private closed: unknown;
 
+  /** How long reads are collected before a call; setWindow changes it (a restore: long while reading trees, short after). */
+  private windowMs: number;
+
   constructor(
     private readonly fetch: FetchBlobs,
     private readonly options: BlobReaderOptions,
   ) {
+    this.windowMs = options.windowMs ?? 2;
     const outer = options.signal;
     if (outer) {
       if (outer.aborted) this.close(outer.reason);
@@ -91,8 +97,37 @@ export class BatchingBlobReader {
       else this.timer ??= this.options.clock.setTimeout(() => {
         this.timer = undefined;
         this.dispatch();
-      }, this.options.windowMs ?? 2);
+      }, this.windowMs);
     });
+  }
+
+  setWindow(ms: number): void {
+    this.windowMs = ms;
+  }
+
+  /**
+   * Fetches these ids now, in one DownloadBlobs call of their own (a planned
+   * read-ahead, not waiting for the window): one promise per item. An id
+   * already in flight joins that fetch; one queued for the window moves here.
+   */
+  readBatch(items: readonly { id: Buffer; where?: string }[]): Promise<Buffer>[] {
+    const batch = new Map<string, Wanted[]>();
+    const out = items.map(
+      ({ id, where }) =>
+        new Promise<Buffer>((resolve, reject) => {
+          if (this.closed !== undefined) return reject(this.closed);
+          const hex = id.toString('hex');
+          const w: Wanted = { id, where, resolve, reject };
+          const flying = this.inflight.get(hex);
+          if (flying) return void flying.push(w);
+          const ws = batch.get(hex) ?? this.queue.get(hex) ?? [];
+          this.queue.delete(hex);
+          ws.push(w);
+          batch.set(hex, ws);
+        }),
+    );
+    if (batch.size > 0) this.start(batch);
+    return out;
   }
 
   /** Fails every waiting read and cancels the fetches in flight. */
@@ -118,10 +153,12 @@ export class BatchingBlobReader {
       if (batch.size >= max) break;
       batch.set(hex, ws);
     }
-    for (const hex of batch.keys()) {
-      this.queue.delete(hex);
-      this.inflight.set(hex, batch.get(hex)!);
-    }
+    for (const hex of batch.keys()) this.queue.delete(hex);
+    this.start(batch);
+  }
+
+  private start(batch: Map<string, Wanted[]>): void {
+    for (const [hex, ws] of batch) this.inflight.set(hex, ws);
     this.running++;
     this.stats.batches++;
     void this.runBatch(batch).finally(() => {
@@ -137,19 +174,22 @@ export class BatchingBlobReader {
       const ws = this.inflight.get(hex);
       if (ws === undefined) return;
       this.inflight.delete(hex);
-      batch.delete(hex);
       for (const w of ws) {
         if ('ok' in outcome) w.resolve(outcome.ok);
         else w.reject(outcome.err);
       }
     };
+    // Blobs being opened (on the pool's threads): the stream reads on meanwhile.
+    const opening: Promise<void>[] = [];
     try {
       for await (const msg of this.fetch(ids, this.controller.signal)) {
         for (const k of msg.keys) this.deks.set(k.id.toString('hex'), { id: k.id, key: k.key });
         for (const blob of assembler.push(msg.parts)) {
           const hex = blob.id.toString('hex');
-          if (!batch.has(hex)) continue; // not asked for (or already settled): ignore
-          settle(hex, this.open(blob.id, blob.dekId, blob.sealed, blob.rawLength, batch.get(hex)?.[0]?.where));
+          const ws = batch.get(hex);
+          if (ws === undefined) continue; // not asked for (or already received): ignore
+          batch.delete(hex);
+          opening.push(this.open(blob.id, blob.dekId, blob.sealed, blob.rawLength, ws[0]?.where).then((outcome) => settle(hex, outcome)));
         }
       }
       assembler.finish();
@@ -161,9 +201,10 @@ export class BatchingBlobReader {
       const cause = this.closed ?? asRemote(err);
       for (const hex of [...batch.keys()]) settle(hex, { err: cause });
     }
+    await Promise.all(opening);
   }
 
-  private open(id: Buffer, dekId: Buffer, sealed: Buffer, rawLength: number, where: string | undefined): { ok: Buffer } | { err: unknown } {
+  private async open(id: Buffer, dekId: Buffer, sealed: Buffer, rawLength: number, where: string | undefined): Promise<{ ok: Buffer } | { err: unknown }> {
     const dek = this.deks.get(dekId.toString('hex'));
     if (dek === undefined) {
       return { err: new AgentError('INTEGRITY', `blob ${id.toString('hex')} arrived without its DEK ${dekId.toString('hex')}; the coordinator must send each DEK before its first blob`) };
@@ -173,7 +214,8 @@ export class BatchingBlobReader {
       return { err: new AgentError('FAILED_PRECONDITION', 'the repository id-key is not known to this agent yet, so downloaded blobs cannot be checked; it is learnt from BeginBackup (run one backup of any source first)') };
     }
     try {
-      const plain = openChunk(dek, idKey, id, sealed, rawLength);
+      const pool = this.options.pool;
+      const plain = pool ? await pool.open(dek, idKey, id, sealed, rawLength) : openChunk(dek, idKey, id, sealed, rawLength);
       this.stats.blobs++;
       this.stats.bytes += plain.length;
       return { ok: plain };
@@ -181,6 +223,151 @@ export class BatchingBlobReader {
       return { err: where ? new AgentError('CORRUPT', `${(err as Error).message} (${where})`, { cause: err }) : err };
     }
   }
+}
+
+export interface ReadAheadOptions {
+  /** Files the restore writes at once (restoreSnapshot's concurrency): the read-ahead follows the order they will ask in. */
+  writers: number;
+  /** Plaintext bytes fetched ahead of the writer and not yet taken (estimated from file sizes): bounds memory. */
+  maxBytesAhead: number;
+  /** Bytes per DownloadBlobs call of the read-ahead. */
+  batchBytes: number;
+  /** Read-ahead calls in flight at once. */
+  batchesInFlight: number;
+}
+
+/**
+ * A restore's reader once it knows every file it will write, in order
+ * (restoreSnapshot's onPlan): the blobs are fetched along that list in large
+ * DownloadBlobs calls, a bounded number of bytes ahead of the writers, instead
+ * of a small call per few files that ask. A blob asked for before the
+ * read-ahead reached it is fetched on demand as before (and not again).
+ *
+ * A blob that several files share (zero pages, copies) is held only for the
+ * reads near each other in the plan: one that comes back much later is
+ * fetched again when the read-ahead gets there. Holding it from its first use
+ * to its last filled the window with a few shared blobs and stalled the rest.
+ */
+export class ReadAheadReader {
+  /** Planned reads not yet fetched ahead or read: hex id -> count. */
+  private readonly pending = new Map<string, number>();
+  /** Every planned read, in the order the writers will ask. */
+  private readonly order: { hex: string; bytes: number; where: string }[] = [];
+  private cursor = 0;
+  /** Fetched ahead (or in flight): hex id -> the fetch and the reads it is kept for. */
+  private readonly ahead = new Map<string, { blob: Promise<Buffer>; uses: number; bytes: number }>();
+  private bytesAhead = 0;
+  private running = 0;
+
+  constructor(
+    private readonly reader: BatchingBlobReader,
+    private readonly options: ReadAheadOptions,
+  ) {}
+
+  plan(files: readonly PlannedFile[]): void {
+    for (const b of demandOrder(files, this.options.writers)) {
+      this.order.push(b);
+      this.pending.set(b.hex, (this.pending.get(b.hex) ?? 0) + 1);
+    }
+    this.pump();
+  }
+
+  readBlob(id: Buffer, where?: string): Promise<Buffer> {
+    const hex = id.toString('hex');
+    const got = this.ahead.get(hex);
+    if (got !== undefined) {
+      if (--got.uses <= 0) {
+        this.ahead.delete(hex);
+        this.bytesAhead -= got.bytes;
+        this.pump();
+      }
+      return got.blob;
+    }
+    const n = this.pending.get(hex);
+    if (n !== undefined) {
+      if (n <= 1) this.pending.delete(hex);
+      else this.pending.set(hex, n - 1);
+    }
+    return this.reader.readBlob(id, where);
+  }
+
+  private pump(): void {
+    const o = this.options;
+    while (this.running < o.batchesInFlight && this.cursor < this.order.length && this.bytesAhead < o.maxBytesAhead) {
+      const items: { hex: string; bytes: number; where: string }[] = [];
+      let bytes = 0;
+      while (this.cursor < this.order.length && items.length < MAX_IDS_PER_DOWNLOAD && (items.length === 0 || (bytes < o.batchBytes && this.bytesAhead + bytes < o.maxBytesAhead))) {
+        const next = this.order[this.cursor++]!;
+        const n = this.pending.get(next.hex);
+        if (n === undefined) continue; // read already (on demand, before the read-ahead got here)
+        if (n <= 1) this.pending.delete(next.hex);
+        else this.pending.set(next.hex, n - 1);
+        const held = this.ahead.get(next.hex);
+        if (held !== undefined) {
+          held.uses++; // still held for a read close by: it serves this one too
+          continue;
+        }
+        items.push(next);
+        // Held from now on (a later occurrence in this same batch joins it above).
+        this.ahead.set(next.hex, { blob: PENDING, uses: 1, bytes: next.bytes });
+        bytes += next.bytes;
+      }
+      if (items.length === 0) return;
+      const blobs = this.reader.readBatch(items.map((i) => ({ id: Buffer.from(i.hex, 'hex'), where: i.where })));
+      this.running++;
+      this.bytesAhead += bytes;
+      items.forEach((item, k) => {
+        const blob = blobs[k]!;
+        blob.catch(() => undefined); // observed by the read that takes it
+        const held = this.ahead.get(item.hex);
+        if (held !== undefined) held.blob = blob;
+      });
+      void Promise.allSettled(blobs).then(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+}
+
+/** Placeholder of an entry being put together by pump (replaced before pump returns). */
+const PENDING: Promise<Buffer> = new Promise(() => undefined);
+
+/**
+ * The order in which `writers` files written at once ask for their blobs, if
+ * every writer goes at the same byte rate: each file goes to the writer that
+ * is free first, and its blobs follow one another in that writer. A large file
+ * is thus read ahead alongside the small files written next to it, not before
+ * all of them (which left those to small on-demand calls).
+ */
+export function demandOrder(files: readonly PlannedFile[], writers: number): { hex: string; bytes: number; where: string }[] {
+  const out: { hex: string; bytes: number; where: string; at: number; seq: number }[] = [];
+  // Min-heap of the writers' clocks (bytes written so far): who takes the next file.
+  const heap: number[] = Array.from({ length: Math.max(1, writers) }, () => 0);
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && heap[l]! < heap[m]!) m = l;
+      if (r < heap.length && heap[r]! < heap[m]!) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  };
+  for (const f of files) {
+    const bytes = f.content.length > 0 ? f.size / f.content.length : 0;
+    let at = heap[0]!;
+    for (const hex of f.content) {
+      out.push({ hex, bytes, where: `file ${f.where}`, at, seq: out.length });
+      at += Math.max(bytes, 1);
+    }
+    heap[0] = Math.max(at, heap[0]! + 1); // an empty file still takes its writer a moment
+    down(0);
+  }
+  out.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  return out.map(({ hex, bytes, where }) => ({ hex, bytes, where }));
 }
 
 /** grpc-js stream errors are ServiceErrors: give them our codes. */

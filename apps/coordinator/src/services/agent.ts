@@ -440,7 +440,8 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
     DownloadBlobs: serverStream(log, 'DownloadBlobs', async (call, signal) => {
       const who = auth.agent(call);
       const req = call.request;
-      const snap = await snapshotById(catalog, repo, snapshotHex(req.snapshotId));
+      const hex = snapshotHex(req.snapshotId);
+      const snap = refs.snapshot(hex) ?? (await snapshotById(catalog, repo, hex));
       checkReadable(who, snap);
       if (req.ids.length > MAX_IDS_PER_DOWNLOAD) {
         throw new CoordinatorError('INVALID_ARGUMENT', `${req.ids.length} ids in one DownloadBlobs call; the limit is ${MAX_IDS_PER_DOWNLOAD}: ask in batches`);

@@ -1,1 +1,1 @@
-export { restoreSnapshot, type RestoreOptions, type RestoreStats } from './restorer.js';
+export { restoreSnapshot, type PlannedFile, type RestoreOptions, type RestoreStats } from './restorer.js';

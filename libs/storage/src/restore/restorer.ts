@@ -19,6 +19,12 @@ export interface RestoreOptions {
   readAhead?: number;
   onProgress?: (p: RestoreStats) => void;
   /**
+   * Hears, once every tree is read and before any file is written, the files
+   * in the order they will be written (each file's blobs in order): a reader
+   * that fetches over a network can fetch ahead in large batches.
+   */
+  onPlan?: (files: readonly PlannedFile[]) => void;
+  /**
    * fsync every restored file before it is renamed into place. Off by default, as in
    * restic and tar: a per-file fsync made restores of many small files several times
    * slower, and PostgreSQL fsyncs its data directory itself when recovery starts.
@@ -33,7 +39,21 @@ export interface RestoreStats {
   bytes: number;
 }
 
+/** A file the restore will write: its blob ids (hex), size, and path in the snapshot (for messages). */
+export interface PlannedFile {
+  content: readonly string[];
+  size: number;
+  where: string;
+}
+
 type BlobReader = Pick<Repository, 'readBlob'>;
+
+/** What the walk of a tree found, in the order it is restored (files in tree order, directories children first). */
+interface Walked {
+  files: { dir: string; entry: TreeEntry; where: string }[];
+  links: { dir: string; entry: TreeEntry }[];
+  dirs: { path: string; entry: TreeEntry }[];
+}
 
 /**
  * Writes a snapshot (or a path inside it) into `target`. Every name comes from
@@ -103,42 +123,72 @@ export async function restoreSnapshot(repo: BlobReader, snapshot: SnapshotWithId
     stats.symlinks++;
   };
 
-  const restoreDir = async (dir: string, tree: Tree, where: string): Promise<void> => {
-    const subdirs: Promise<void>[] = [];
-    const files: Promise<void>[] = [];
+  // First every tree (read in parallel, directories created), so the whole list of files is
+  // known before the first is written: a remote reader fetches ahead along it (onPlan).
+  const walk = async (dir: string, tree: Tree, where: string): Promise<Walked> => {
+    const out: Walked = { files: [], links: [], dirs: [] };
+    const subdirs: Promise<{ walked: Walked; path: string; entry: TreeEntry }>[] = [];
     for (const e of tree.entries) {
       const path = joinTreePath(where, e.name);
       if (e.type === 'dir') {
         subdirs.push(
           (async () => {
-            const child = await makeDir(dir, e.name, path);
-            await restoreDir(child, await loadTree(repo, e.subtree!, path), path);
-            // Directory metadata last: writing children would change its mtime.
-            await applyMeta(child, e, owners, false);
-            stats.dirs++;
+            // Asked for at once, so a directory's subtrees share one read (a remote reader batches them).
+            const [child, subtree] = await Promise.all([makeDir(dir, e.name, path), loadTree(repo, e.subtree!, path)]);
+            return { walked: await walk(child, subtree, path), path: child, entry: e };
           })(),
         );
       } else if (e.type === 'file') {
-        files.push(fileLimit(() => writeFile(dir, e, path)));
+        out.files.push({ dir, entry: e, where: path });
       } else {
-        files.push(writeSymlink(dir, e));
+        out.links.push({ dir, entry: e });
       }
     }
-    await settleAll([...files, ...subdirs]);
+    for (const sub of await settleAll(subdirs)) {
+      out.files.push(...sub.walked.files);
+      out.links.push(...sub.walked.links);
+      out.dirs.push(...sub.walked.dirs, { path: sub.path, entry: sub.entry });
+    }
+    return out;
+  };
+
+  const restoreWalked = async (w: Walked): Promise<void> => {
+    options.onPlan?.(w.files.map((f) => ({ content: f.entry.content ?? [], size: f.entry.size ?? 0, where: f.where })));
+    await settleAll([...w.files.map((f) => fileLimit(() => writeFile(f.dir, f.entry, f.where))), ...w.links.map((l) => writeSymlink(l.dir, l.entry))]);
+    // Directory metadata last (writing children changes a directory's mtime), deepest first: a
+    // parent's mode may forbid entering it (e.g. 0600), so it is set after all of its children's.
+    const byDepth = new Map<number, Walked['dirs']>();
+    for (const d of w.dirs) {
+      const depth = d.path.split('/').length;
+      const level = byDepth.get(depth);
+      if (level) level.push(d);
+      else byDepth.set(depth, [d]);
+    }
+    for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
+      await settleAll(
+        byDepth.get(depth)!.map((d) =>
+          fileLimit(async () => {
+            await applyMeta(d.path, d.entry, owners, false);
+            stats.dirs++;
+          }),
+        ),
+      );
+    }
   };
 
   const root = await loadTree(repo, snapshot.tree, '/');
   if (!options.path || options.path === '/' || options.path === '.') {
-    await restoreDir(target, root, '/');
+    await restoreWalked(await walk(target, root, '/'));
     return stats;
   }
   const { entry, where } = await findPath(repo, root, options.path);
   if (entry.type === 'dir') {
     const child = await makeDir(target, entry.name, where);
-    await restoreDir(child, await loadTree(repo, entry.subtree!, where), where);
-    await applyMeta(child, entry, owners, false);
-    stats.dirs++;
+    const w = await walk(child, await loadTree(repo, entry.subtree!, where), where);
+    w.dirs.push({ path: child, entry });
+    await restoreWalked(w);
   } else if (entry.type === 'file') {
+    options.onPlan?.([{ content: entry.content ?? [], size: entry.size ?? 0, where }]);
     await writeFile(target, entry, where);
   } else {
     await writeSymlink(target, entry);
@@ -147,10 +197,11 @@ export async function restoreSnapshot(repo: BlobReader, snapshot: SnapshotWithId
 }
 
 /** Waits for every promise (no write is left running behind our back), then throws the first error. */
-async function settleAll(ps: Promise<void>[]): Promise<void> {
+async function settleAll<T>(ps: Promise<T>[]): Promise<T[]> {
   const results = await Promise.allSettled(ps);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 async function prepareTarget(target: string, force: boolean): Promise<void> {

@@ -11,8 +11,6 @@ export type Lsn = bigint;
 const LSN_RE = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/;
 const SEGMENT_RE = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/;
 const HISTORY_RE = /^[0-9A-F]{8}\.history$/;
-/** What the local API and the coordinator accept as a WAL file name (archive_command also passes .backup and promotion .partial files). */
-const ARCHIVE_NAME_RE = /^(?:[0-9A-F]{24}(?:\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)$/;
 const FOUR_GIB = 0x1_0000_0000n;
 
 export function parseLsn(text: string): Lsn {
@@ -33,9 +31,7 @@ export function isHistoryName(name: string): boolean {
   return HISTORY_RE.test(name);
 }
 
-export function isArchiveName(name: string): boolean {
-  return ARCHIVE_NAME_RE.test(name);
-}
+export { isArchiveName } from './archive-name.js';
 
 /** The first byte position of a segment file, given the cluster's segment size. */
 export function segmentStart(name: string, segSize: number): Lsn {

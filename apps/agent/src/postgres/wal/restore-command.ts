@@ -14,6 +14,11 @@ export interface RestoreCommandOptions {
   source: string;
   /** The pbk-agent program: a path, or argv words (e.g. [node, /path/main.js]). */
   agentBin: string | readonly string[];
+  /**
+   * The light wal-fetch entry (argv words, e.g. [node, /path/dist/wal-fetch.js]): used instead of
+   * `agentBin wal-fetch` when given; recovery starts it once per WAL file.
+   */
+  walFetchBin?: readonly string[];
 }
 
 /** POSIX shell single-quoting: safe for any byte except NUL. */
@@ -24,8 +29,8 @@ export function shellQuote(word: string): string {
 
 /** The shell command for restore_command (%f and %p are left for PostgreSQL to substitute). */
 export function restoreCommandFor(o: RestoreCommandOptions): string {
-  const bin = typeof o.agentBin === 'string' ? [o.agentBin] : [...o.agentBin];
-  return [...bin.map(shellQuote), 'wal-fetch', '--socket', shellQuote(o.socketPath), '--source', shellQuote(`${o.host}/${o.source}`), '%f', '%p'].join(' ');
+  const bin = o.walFetchBin !== undefined ? [...o.walFetchBin] : [...(typeof o.agentBin === 'string' ? [o.agentBin] : o.agentBin), 'wal-fetch'];
+  return [...bin.map(shellQuote), '--socket', shellQuote(o.socketPath), '--source', shellQuote(`${o.host}/${o.source}`), '%f', '%p'].join(' ');
 }
 
 /** A `restore_command = '...'` line for postgresql.auto.conf / postgresql.conf (GUC string quoting: ' doubled). */

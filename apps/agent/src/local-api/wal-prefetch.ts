@@ -1,0 +1,79 @@
+/**
+ * Read-ahead for restore_command, as pgBackRest's asynchronous archive-get
+ * does: once segment N of a timeline has been served, the next few segments
+ * of that timeline are fetched in the background and held in the daemon's
+ * memory (never on disk: they are plaintext), so recovery's next wal-fetch is
+ * answered at once instead of after a coordinator round trip and a decrypt.
+ *
+ * Only complete files are held (a growing segment is NOT_FOUND to a plain
+ * fetch, and a request for it takes the usual path that serves it padded).
+ * A failed or missing read-ahead is forgotten: the request fetches for itself
+ * and reports its own error. Memory is bounded by `depth` files; an entry
+ * nobody asks for within `ttlMs` is dropped (recovery stopped at its target,
+ * or moved to another timeline).
+ */
+import { isSegmentName, segmentName, segmentStart, timelineOf } from '../postgres/wal/names.js';
+
+export interface WalPrefetchOptions {
+  /** Fetches one complete WAL file; rejects when the coordinator has none. */
+  fetch(host: string, source: string, file: string, signal: AbortSignal): Promise<Buffer>;
+  /** Files held or in flight at most. */
+  depth: number;
+  ttlMs: number;
+  segmentBytes: number;
+}
+
+interface Entry {
+  data: Promise<Buffer | undefined>;
+  controller: AbortController;
+  timer: NodeJS.Timeout;
+}
+
+export class WalPrefetch {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly o: WalPrefetchOptions) {}
+
+  /** The read-ahead of this file, if any: its bytes, or undefined (not fetched ahead, or that failed). */
+  async take(host: string, source: string, file: string): Promise<Buffer | undefined> {
+    const key = keyOf(host, source, file);
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    this.drop(key, false);
+    return e.data;
+  }
+
+  /** `file` was just served: fetch the segments after it on its timeline. */
+  after(host: string, source: string, file: string): void {
+    if (!isSegmentName(file) || this.o.depth <= 0) return;
+    const tli = timelineOf(file);
+    const start = segmentStart(file, this.o.segmentBytes);
+    for (let i = 1; i <= this.o.depth; i++) {
+      const next = segmentName(tli, start + BigInt(i * this.o.segmentBytes), this.o.segmentBytes);
+      const key = keyOf(host, source, next);
+      if (this.entries.has(key)) continue;
+      while (this.entries.size >= this.o.depth) this.drop(this.entries.keys().next().value!, true);
+      const controller = new AbortController();
+      const data = this.o.fetch(host, source, next, controller.signal).catch(() => undefined);
+      const timer = setTimeout(() => this.drop(key, true), this.o.ttlMs);
+      timer.unref();
+      this.entries.set(key, { data, controller, timer });
+    }
+  }
+
+  close(): void {
+    for (const key of [...this.entries.keys()]) this.drop(key, true);
+  }
+
+  private drop(key: string, abort: boolean): void {
+    const e = this.entries.get(key);
+    if (e === undefined) return;
+    this.entries.delete(key);
+    clearTimeout(e.timer);
+    if (abort) e.controller.abort();
+  }
+}
+
+function keyOf(host: string, source: string, file: string): string {
+  return `${host}/${source}/${file}`;
+}
