@@ -70,6 +70,7 @@ export async function main(io: CommandIo): Promise<number> {
     return await command.run(io, parseFlags(command.name, rest, command.flags, command.positionals));
   } catch (err) {
     io.stderr(`pbk-agent: ${messageOf(err)}\n`);
+    if (err instanceof UsageError && command?.usageExitCode !== undefined) return command.usageExitCode;
     return EXIT_FOR_CODE[codeOf(err)];
   }
 }

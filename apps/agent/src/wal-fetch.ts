@@ -13,11 +13,9 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LOCAL_SOCKET } from './local-api/raw.js';
-import { walFetchExitCode } from './local-api/wal-fetch.js';
+import { WAL_FETCH_USAGE_EXIT as USAGE_EXIT, walFetchExitCode } from './local-api/wal-fetch.js';
 
 const USAGE = 'usage: wal-fetch.js --source HOST/NAME [--socket PATH] WAL_NAME TARGET_PATH\n';
-/** 128 + pbk-agent's usage exit code: above 125, so PostgreSQL stops recovery instead of taking it as the archive's end. */
-const USAGE_EXIT = 130;
 
 export async function walFetchMain(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, stderr: (t: string) => void): Promise<number> {
   const flags: Record<string, string> = {};

@@ -247,10 +247,9 @@ describe('wal-push and wal-fetch through the local socket', () => {
     const badName = await run(process.execPath, [...prog, '--socket', sock, '--source', 'db-1/main', '../etc', join(sockDir, 'x')], { allowFailure: true });
     expect(badName.code, badName.stderr).toBe(130);
     expect(badName.stderr).toMatch(/not a WAL file name/);
-    if (prog[0] === WAL_FETCH) {
-      const noSource = await run(process.execPath, [...prog, '--socket', sock, sealed, join(sockDir, 'x')], { allowFailure: true });
-      expect(noSource.code, noSource.stderr).toBe(130);
-    }
+    // A restore_command without --source must stop recovery too, never look like the end of the archive.
+    const noSource = await run(process.execPath, [...prog, '--socket', sock, sealed, join(sockDir, 'x')], { allowFailure: true });
+    expect(noSource.code, noSource.stderr).toBe(130);
     const dead = await run(process.execPath, [...prog, '--socket', join(sockDir, 'no-such.sock'), '--source', 'db-1/main', sealed, join(sockDir, 'x')], { allowFailure: true });
     expect(dead.code, dead.stderr).toBe(133);
     expect(dead.stderr).toMatch(/cannot reach the agent daemon/);

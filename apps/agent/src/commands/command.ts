@@ -21,6 +21,12 @@ export interface AgentCommand {
   readonly flags: Readonly<Record<string, FlagSpec>>;
   /** Plain (non-flag) arguments, in order, all required; their values land in the flags under these names. */
   readonly positionals?: readonly string[];
+  /**
+   * Exit status for a usage error (bad or missing flags) instead of the usual 2:
+   * wal-fetch needs one above 125, or PostgreSQL would take a misconfigured
+   * restore_command as "end of the archive" and promote early.
+   */
+  readonly usageExitCode?: number;
   /** Returns the process exit code (0 on success); throws typed errors that main.ts maps. */
   run(io: CommandIo, flags: FlagValues): Promise<number>;
 }

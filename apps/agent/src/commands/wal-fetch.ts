@@ -7,7 +7,7 @@
  */
 import { sleep } from '../clock.js';
 import { DEFAULT_LOCAL_SOCKET } from '../local-api/client.js';
-import { walFetchExitCode } from '../local-api/wal-fetch.js';
+import { WAL_FETCH_USAGE_EXIT, walFetchExitCode } from '../local-api/wal-fetch.js';
 import type { AgentCommand } from './command.js';
 
 export const walFetchCommand: AgentCommand = {
@@ -19,6 +19,7 @@ export const walFetchCommand: AgentCommand = {
     socket: { type: 'string', value: 'PATH', description: `the agent's localSocket (default ${DEFAULT_LOCAL_SOCKET})` },
   },
   positionals: ['file', 'path'],
+  usageExitCode: WAL_FETCH_USAGE_EXIT,
   run(io, flags) {
     return walFetchExitCode({
       socket: typeof flags.socket === 'string' ? flags.socket : (io.env.PBK_AGENT_SOCKET ?? DEFAULT_LOCAL_SOCKET),

@@ -29,6 +29,8 @@ const FATAL_EXIT: Partial<Record<string, number>> = {
   UNAUTHENTICATED: 132,
   INVALID_ARGUMENT: 130,
 };
+/** A usage error (bad or missing flags) of either wal-fetch entry. */
+export const WAL_FETCH_USAGE_EXIT = 130;
 const OTHER_FAILURE_EXIT = 129;
 
 /** Tries while the coordinator (or the daemon) is unreachable, before stopping recovery: ~7 s in all. */
