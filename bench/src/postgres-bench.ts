@@ -3,7 +3,8 @@
 // side with pgBackRest on the same cluster when it is installed.
 //
 //   npm run bench:postgres -- [--scale 50] [--edits random|recent] [--json] [--keep] [--no-pgbackrest] [--rpo-commits N] [--base-only]
-//   (--base-only: the first base backup of each tool only, for iterating on the backup path)
+//   (--base-only: the first base backup of each tool only, for iterating on the backup path;
+//    --cpu-prof DIR: the coordinator and the agent under node --cpu-prof, profiles into DIR)
 //   npm run bench:postgres -- --restore-only [--wal-seconds 20] [--scale 50] [--json]
 //       the restore probe: pgBackRest full, pbk base backup, `pgbench -T` for
 //       --wal-seconds (WAL to replay), then pbk's restore to a promoted server
@@ -311,12 +312,15 @@ export async function main(argv: string[]): Promise<number> {
       'pgbackrest-rpo-samples': { type: 'string', default: '4' },
       edits: { type: 'string', default: 'random' },
       'base-only': { type: 'boolean', default: false },
+      // node --cpu-prof for the coordinator and the agent, profiles into DIR (slows them down: figures are not comparable).
+      'cpu-prof': { type: 'string' },
       // The restore probe: one base backup, --wal-seconds of pgbench traffic, then only the restores (pbk, pgBackRest).
       'restore-only': { type: 'boolean', default: false },
       'wal-seconds': { type: 'string', default: '20' },
     },
   });
   const baseOnly = values['base-only'];
+  const nodeArgs = values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
   const scale = Number(values.scale);
   const edits = values.edits === 'recent' ? 'recent' : values.edits === 'random' ? 'random' : undefined;
   if (edits === undefined) {
@@ -352,7 +356,7 @@ export async function main(argv: string[]): Promise<number> {
     const data = join(work, 'coord');
     const init = await runToEnd(COORDINATOR_MAIN, ['init', '--data', data]);
     if (init.code !== 0) throw new Error(`coordinator init: ${init.stderr}`);
-    coord = new LineProcess('coordinator', COORDINATOR_MAIN, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--enroll-listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], { logFile: join(work, 'coordinator.log') });
+    coord = new LineProcess('coordinator', COORDINATOR_MAIN, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--enroll-listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], { logFile: join(work, 'coordinator.log'), nodeArgs });
     const ready = JSON.parse((await coord.waitFor((l) => l.text.includes('"event":"ready"'), { what: 'ready' })).text) as { grpc: string };
     const token = await runToEnd(COORDINATOR_MAIN, ['token', '--data', data, '--host', 'db-1']);
     const state = join(work, 'state');
@@ -364,7 +368,7 @@ export async function main(argv: string[]): Promise<number> {
       [`state: ${state}`, `localSocket: ${join(work, 'agent.sock')}`, 'sources:', '  - name: main', '    kind: postgres', '    host: 127.0.0.1', `    port: ${pg.port}`, '    user: postgres',
         '    baseSchedule: null', '    logicalSchedule: null', '    jobs: 2', '    wal:', `      spoolDir: ${join(work, 'spool')}`, ''].join('\n'),
     );
-    agent = new LineProcess('agent', AGENT_MAIN, ['run', '--config', config], { logFile: join(work, 'agent.log') });
+    agent = new LineProcess('agent', AGENT_MAIN, ['run', '--config', config], { logFile: join(work, 'agent.log'), nodeArgs });
     await agent.waitFor((l) => l.text.includes('agent running'), { what: 'agent running', timeoutMs: 60_000 });
     const { OperatorService } = loadProtocol();
     const opCreds = channelCredentials({
