@@ -35,6 +35,8 @@ export interface PostgresKindDeps {
   rpc?: AgentRpc;
   /** The daemon's local socket that wal-fetch / wal-push talk to. */
   localSocket?: string;
+  /** Reads a restore's first WAL segments ahead in the daemon's local API (LocalApi.readAhead). */
+  walReadAhead?(host: string, source: string, file: string): void;
 }
 
 /** Until the config names one: the daemon's socket in its state directory. */
@@ -95,6 +97,7 @@ function pitrTools(deps: PostgresKindDeps, cfg: PostgresSourceConfig | undefined
     binDir: binDirFor(cfg),
     osUser: cfg?.osUser ?? POSTGRES_DEFAULTS.osUser,
     restoreCommand: (source) => restoreCommandFor({ socketPath: socketPathOf(deps), host: source.host, source: source.name, agentBin, ...(walFetchBin ? { walFetchBin } : {}) }),
+    readAheadWal: (source, file) => deps.walReadAhead?.(source.host, source.name, file),
     connection: cfg ? { user: cfg.connection.user, password: cfg.connection.password } : undefined,
     clock: deps.clock,
     recoveryTimeoutMs: RECOVERY_TIMEOUT_MS,
