@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The restore_command a point-in-time restore writes:
+ * The restore_command a point-in-time restore writes (behind bin/wal-fetch.sh,
+ * which answers the common cases with curl and runs this for the rest):
  *
  *   node .../dist/wal-fetch.js --socket PATH --source HOST/NAME %f %p
  *

@@ -13,7 +13,7 @@
  * Needs the built dist/ of coordinator, agent and CLI (npm run build).
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgAvailable, pgTempDir, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
@@ -148,6 +148,8 @@ describe('postgres: base backups, WAL, point-in-time recovery', () => {
     expect(done.facts.promoted).toBe('true');
     expect(done.facts.amcheck).toBe('ok');
     const ids = await rows(Number(done.facts.port));
+    // Recovery fetched its WAL through the curl script in front of the node entry.
+    expect(await readFile(join(dir, 'postgresql.auto.conf'), 'utf8')).toMatch(/^restore_command = '\/bin\/sh \S+\/bin\/wal-fetch\.sh \S+ \S+\/dist\/wal-fetch\.js --socket /m);
     await stopRestored(dir);
     return { done, ids };
   };

@@ -9,6 +9,8 @@ export const COORDINATOR = fileURLToPath(new URL('../../coordinator/dist/main.js
 export const AGENT = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 /** The light restore_command entry (src/wal-fetch.ts). */
 export const WAL_FETCH = fileURLToPath(new URL('../dist/wal-fetch.js', import.meta.url));
+/** The restore_command a restore writes when curl may serve it: bin/wal-fetch.sh in front of WAL_FETCH. */
+export const WAL_FETCH_SH = fileURLToPath(new URL('../bin/wal-fetch.sh', import.meta.url));
 export const CLI = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
 
 export interface Proc {

@@ -33,6 +33,15 @@ describe('WalPrefetch', () => {
     p.close();
   });
 
+  it("from(): a restore's first segment and the ones after it, none fetched twice when asked again", async () => {
+    const { p, asked } = setup(3);
+    p.from('db-1', 'main', '000000010000000000000034');
+    p.from('db-1', 'main', '000000010000000000000034');
+    expect(asked).toEqual(['db-1/main/000000010000000000000034', 'db-1/main/000000010000000000000035', 'db-1/main/000000010000000000000036']);
+    expect((await p.take('db-1', 'main', '000000010000000000000034'))?.toString()).toBe('000000010000000000000034');
+    p.close();
+  });
+
   it('holds at most `depth` files: the oldest is dropped (and its fetch aborted) for a newer one', async () => {
     const { p, asked, aborted } = setup(2);
     p.after('h', 's', '000000010000000000000001');

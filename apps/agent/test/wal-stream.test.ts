@@ -23,7 +23,7 @@ import { startLocalApi, type LocalApi } from '../src/local-api/server.js';
 import { fetchWal } from '../src/postgres/wal/fetch.js';
 import { formatLsn, parseLsn, segmentName } from '../src/postgres/wal/names.js';
 import { WalStreamer } from '../src/postgres/wal/streamer.js';
-import { WAL_FETCH } from './procs.js';
+import { WAL_FETCH, WAL_FETCH_SH } from './procs.js';
 import { AGENT, assertNoHole, commitRow, currentTimeline, listAll, runTo, SEG_SIZE, setupWalEnv, SOURCE, waitUntil, type WalEnv } from './wal-harness.js';
 
 const log: Logger = process.env.PBK_TEST_LOG ? createLogger('debug') : silentLogger();
@@ -223,34 +223,54 @@ describe('wal-push and wal-fetch through the local socket', () => {
     expect((await fetchWal(env.rpc, SOURCE, '0000000A.history')).data.toString()).toContain('no recovery target');
   });
 
-  // `pbk-agent wal-fetch` and the light entry a restore writes into restore_command behave alike.
+  // `pbk-agent wal-fetch` and the light entries a restore writes into restore_command behave alike
+  // (argv words; the script once with curl and once without, where it runs the node entry for everything).
+  const noCurl = ['/usr/bin/env', 'PATH=/nonexistent'];
   const fetchers: [string, string[]][] = [
-    ['pbk-agent wal-fetch', [AGENT, 'wal-fetch']],
-    ['dist/wal-fetch.js', [WAL_FETCH]],
+    ['pbk-agent wal-fetch', [process.execPath, AGENT, 'wal-fetch']],
+    ['dist/wal-fetch.js', [process.execPath, WAL_FETCH]],
+    ['bin/wal-fetch.sh (curl)', ['/bin/sh', WAL_FETCH_SH, process.execPath, WAL_FETCH]],
+    ['bin/wal-fetch.sh (no curl)', [...noCurl, '/bin/sh', WAL_FETCH_SH, process.execPath, WAL_FETCH]],
   ];
   it.each(fetchers)('%s, run as the postgres OS user, writes a stored segment; a missing one exits 1', async (_name, prog) => {
     const out = join(sockDir, `RECOVERYXLOG-${prog.length}`);
-    const ok = await run('runuser', ['-u', 'postgres', '--', process.execPath, ...prog, '--socket', sock, '--source', 'db-1/main', sealed, out], { allowFailure: true });
+    const ok = await run('runuser', ['-u', 'postgres', '--', ...prog, '--socket', sock, '--source', 'db-1/main', sealed, out], { allowFailure: true });
     expect(ok.code, ok.stderr).toBe(0);
     expect((await readFile(out)).equals(await readFile(join(env.pg.dataDir, 'pg_wal', sealed)))).toBe(true);
     expect((await stat(out)).uid).toBe((await pgOsIds()).uid);
 
-    const missing = await run('runuser', ['-u', 'postgres', '--', process.execPath, ...prog, '--socket', sock, '--source', 'db-1/main', '0000000100000000000000F0', join(sockDir, 'nope')], { allowFailure: true });
+    const missing = await run('runuser', ['-u', 'postgres', '--', ...prog, '--socket', sock, '--source', 'db-1/main', '0000000100000000000000F0', join(sockDir, 'nope')], { allowFailure: true });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/not in the archive/);
     expect(existsSync(join(sockDir, 'nope'))).toBe(false);
-    const history = await run('runuser', ['-u', 'postgres', '--', process.execPath, ...prog, '--socket', sock, '--source', 'db-1/main', '00000063.history', join(sockDir, 'h')], { allowFailure: true });
+    const history = await run('runuser', ['-u', 'postgres', '--', ...prog, '--socket', sock, '--source', 'db-1/main', '00000063.history', join(sockDir, 'h')], { allowFailure: true });
     expect(history.code).toBe(1);
   });
 
+  it('bin/wal-fetch.sh answers a stored segment and a missing one with curl alone, without starting node', async () => {
+    // A node that does not exist: had the script fallen back to the node entry, it would exit 127.
+    const prog = ['/bin/sh', WAL_FETCH_SH, '/nonexistent/node', WAL_FETCH];
+    const out = join(sockDir, 'RECOVERYXLOG-curl');
+    const ok = await run('runuser', ['-u', 'postgres', '--', ...prog, '--socket', sock, '--source', 'db-1/main', sealed, out], { allowFailure: true });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await readFile(out)).equals(await readFile(join(env.pg.dataDir, 'pg_wal', sealed)))).toBe(true);
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
+    expect(existsSync(`${out}.pbk-fetch`)).toBe(false);
+    const missing = await run('runuser', ['-u', 'postgres', '--', ...prog, '--socket', sock, '--source', 'db-1/main', '0000000100000000000000F0', join(sockDir, 'nope')], { allowFailure: true });
+    expect(missing.code, missing.stderr).toBe(1);
+    expect(missing.stderr).toMatch(/not in the archive of db-1\/main/);
+    expect(existsSync(join(sockDir, 'nope'))).toBe(false);
+    expect(existsSync(join(sockDir, 'nope.pbk-fetch'))).toBe(false);
+  });
+
   it.each(fetchers)('%s: a bad WAL name exits 130, a dead socket 133 after retries', async (_name, prog) => {
-    const badName = await run(process.execPath, [...prog, '--socket', sock, '--source', 'db-1/main', '../etc', join(sockDir, 'x')], { allowFailure: true });
+    const badName = await run(prog[0]!, [...prog.slice(1), '--socket', sock, '--source', 'db-1/main', '../etc', join(sockDir, 'x')], { allowFailure: true });
     expect(badName.code, badName.stderr).toBe(130);
     expect(badName.stderr).toMatch(/not a WAL file name/);
     // A restore_command without --source must stop recovery too, never look like the end of the archive.
-    const noSource = await run(process.execPath, [...prog, '--socket', sock, sealed, join(sockDir, 'x')], { allowFailure: true });
+    const noSource = await run(prog[0]!, [...prog.slice(1), '--socket', sock, sealed, join(sockDir, 'x')], { allowFailure: true });
     expect(noSource.code, noSource.stderr).toBe(130);
-    const dead = await run(process.execPath, [...prog, '--socket', join(sockDir, 'no-such.sock'), '--source', 'db-1/main', sealed, join(sockDir, 'x')], { allowFailure: true });
+    const dead = await run(prog[0]!, [...prog.slice(1), '--socket', join(sockDir, 'no-such.sock'), '--source', 'db-1/main', sealed, join(sockDir, 'x')], { allowFailure: true });
     expect(dead.code, dead.stderr).toBe(133);
     expect(dead.stderr).toMatch(/cannot reach the agent daemon/);
     expect(existsSync(join(sockDir, 'x'))).toBe(false);

@@ -69,6 +69,7 @@ export class Agent {
       stateDir: config.stateDir,
       rpc,
       localSocket: config.localSocket,
+      walReadAhead: (h, s, f) => this.localApi?.readAhead(h, s, f),
     };
     for (const source of config.sources) this.sources.set(source.name, createSource(source, kinds));
     this.control = new ControlChannel({

@@ -30,6 +30,8 @@ export interface KindDeps {
   rpc?: AgentRpc;
   /** The daemon's local socket (wal-fetch, wal-push); default <stateDir>/agent.sock. */
   localSocket?: string;
+  /** Reads a restore's first WAL segments ahead in the local API (LocalApi.readAhead), when it runs. */
+  walReadAhead?(host: string, source: string, file: string): void;
 }
 
 export function createSource(config: SourceConfig, deps: KindDeps): AgentSource {

@@ -47,6 +47,8 @@ export interface LocalApiOptions {
 
 export interface LocalApi {
   readonly socketPath: string;
+  /** A restore will start recovery at `file`: read it and the next segments ahead, before recovery asks. */
+  readAhead(host: string, source: string, file: string): void;
   close(): Promise<void>;
 }
 
@@ -145,7 +147,9 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
           },
         ));
       // Recovery asks for the next segment as soon as this one is replayed: have it ready (never past a growing one).
-      if (complete) prefetch.after(host, source, file);
+      // Started once this one is sent: a fetch and decrypt on this thread would slow its 16 MiB through the socket,
+      // which recovery waits for, while the segments already held cover the replay of this one.
+      if (complete) res.once('finish', () => prefetch.after(host, source, file));
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
       res.end(data);
       log.info({ host, source, file, bytes: data.length, ms: Date.now() - started, readAhead: ahead !== undefined }, 'wal-fetch served');
@@ -185,6 +189,7 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
   log.info({ socket: o.socketPath }, 'local API listening');
   return {
     socketPath: o.socketPath,
+    readAhead: (host, source, file) => prefetch.from(host, source, file),
     close: () =>
       new Promise<void>((resolve) => {
         prefetch.close();

@@ -45,10 +45,19 @@ export class WalPrefetch {
 
   /** `file` was just served: fetch the segments after it on its timeline. */
   after(host: string, source: string, file: string): void {
+    this.ahead(host, source, file, 1);
+  }
+
+  /** Recovery will start at `file` (a restore's first segment): fetch it and the segments after it. */
+  from(host: string, source: string, file: string): void {
+    this.ahead(host, source, file, 0);
+  }
+
+  private ahead(host: string, source: string, file: string, first: 0 | 1): void {
     if (!isSegmentName(file) || this.o.depth <= 0) return;
     const tli = timelineOf(file);
     const start = segmentStart(file, this.o.segmentBytes);
-    for (let i = 1; i <= this.o.depth; i++) {
+    for (let i = first; i < first + this.o.depth; i++) {
       const next = segmentName(tli, start + BigInt(i * this.o.segmentBytes), this.o.segmentBytes);
       const key = keyOf(host, source, next);
       if (this.entries.has(key)) continue;

@@ -32,6 +32,8 @@ export interface PitrTools {
   osUser: string;
   /** The restore_command for the snapshot's source (pbk-agent wal-fetch through the daemon's socket). */
   restoreCommand: (source: v1.SourceRef__Output) => string;
+  /** Has the daemon fetch the first WAL segments ahead (into its memory), so recovery's first requests are served at once. */
+  readAheadWal?: (source: v1.SourceRef__Output, file: string) => void;
   /** Who to connect as for the checks: the source's role and password when this agent has the source configured. */
   connection: Pick<PostgresConnection, 'user' | 'password'> | undefined;
   clock: Clock;
@@ -147,6 +149,13 @@ export async function runPitrRestore(deps: RestoreDeps & { log: Logger }, tools:
     );
   }
 
+  // Recovery starts at the backup's first segment: fetch it while the tree is restored (and again before the
+  // server starts, for what a long tree restore outlived: held segments expire unasked after a minute).
+  const firstWal = snap.labels.start_wal_file;
+  const readAhead = (): void => {
+    if (o.start && firstWal && snap.source) tools.readAheadWal?.(snap.source, firstWal);
+  };
+  readAhead();
   const tree = await runRestore(deps, { ...cmd, targetDir: target, path: '', force: o.force }, run);
   run.onProgress?.({ phase: 'configuring recovery', elapsedMs: tools.clock.now() - started });
 
@@ -195,6 +204,7 @@ export async function runPitrRestore(deps: RestoreDeps & { log: Logger }, tools:
   await writeFile(serverLog, '');
   await chownTree(serverLog, ids.uid, ids.gid);
   const pgCtl = join(tools.binDir, 'pg_ctl');
+  readAhead();
   const ctl = await runCtl(tools.osUser, pgCtl, ['-D', target, '-l', serverLog, '-w', '-t', String(Math.ceil(tools.recoveryTimeoutMs / 1000)), 'start']);
   if (ctl.code !== 0) {
     const tail = await logTail(serverLog);

@@ -15,7 +15,8 @@ export interface RestoreCommandOptions {
   /** The pbk-agent program: a path, or argv words (e.g. [node, /path/main.js]). */
   agentBin: string | readonly string[];
   /**
-   * The light wal-fetch entry (argv words, e.g. [node, /path/dist/wal-fetch.js]): used instead of
+   * The light wal-fetch entry (argv words, e.g. [node, /path/dist/wal-fetch.js], or
+   * [/bin/sh, /path/bin/wal-fetch.sh, node, /path/dist/wal-fetch.js]): used instead of
    * `agentBin wal-fetch` when given; recovery starts it once per WAL file.
    */
   walFetchBin?: readonly string[];
