@@ -101,11 +101,20 @@ export class BlobStore {
       );
     }
     // Marked before the first await, so no other stream checks or adds the same id meanwhile.
-    const check = this.#open.verify(dek, this.repo.keys.master.idKey, blob.id, blob.sealed, blob.rawLength);
-    this.#checking.set(k, check);
+    // The blob's bytes are moved to the check thread and back, not copied (BlobAssembler's blobs own their memory).
+    const check = this.#open.verifyMoving(dek, this.repo.keys.master.idKey, blob.id, blob.sealed, blob.rawLength);
+    // Waiters only need the moment it settles (they look at the store again); never an unhandled rejection.
+    this.#checking.set(
+      k,
+      check.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    let sealed: Buffer;
     try {
       // Throws BlobCorruptError (CORRUPT) on a bad tag, bad compression or a plaintext that does not hash to the id.
-      await check;
+      sealed = await check;
     } finally {
       this.#checking.delete(k);
     }
@@ -113,7 +122,7 @@ export class BlobStore {
     this.#accepted.add(k);
     try {
       // BlobAssembler hands out blobs that own their bytes, so a pack being filled pins no wire message.
-      await this.repo.addBlob({ type: blob.type === 'BLOB_TYPE_TREE' ? 'tree' : 'data', id: blob.id, dekId: blob.dekId, sealed: blob.sealed, rawLength: blob.rawLength });
+      await this.repo.addBlob({ type: blob.type === 'BLOB_TYPE_TREE' ? 'tree' : 'data', id: blob.id, dekId: blob.dekId, sealed, rawLength: blob.rawLength });
     } catch (err) {
       if (!this.repo.index.has(blob.id)) this.#accepted.delete(k);
       throw err;

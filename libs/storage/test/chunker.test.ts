@@ -117,6 +117,16 @@ describe('gear table and masks (format constants)', () => {
     expect(Array.from(gearTable(randomBytes(32)))).not.toEqual(Array.from(g));
   });
 
+  it('caches the table per seed without serving a stale one for a seed changed in place', () => {
+    const data = testData(1 << 18);
+    const seed = Buffer.from(SEED);
+    const first = cutPoints(data, { ...SMALL, gearSeed: seed });
+    expect(cutPoints(data, { ...SMALL, gearSeed: seed })).toEqual(first);
+    seed[0] ^= 0xff;
+    expect(cutPoints(data, { ...SMALL, gearSeed: seed })).toEqual(cutPoints(data, { ...SMALL, gearSeed: Buffer.from(seed) }));
+    expect(cutPoints(data, { ...SMALL, gearSeed: seed })).not.toEqual(first);
+  });
+
   it('spreads mask bits over the top of the word', () => {
     expect(cutMask(11)).toBe(0xaaa55400);
     expect(cutMask(15)).toBe(0xdadada00);

@@ -29,6 +29,35 @@ describe('OpenPool', () => {
     }
   });
 
+  it('verifyMoving moves a buffer that owns its memory to the worker and back, copies any other, and still refuses a corrupt one', async () => {
+    const { repo } = fx.t;
+    const idKey = repo.keys.master.idKey;
+    const dek = await repo.keys.newDek();
+    const plain = randomBytes(300_000);
+    const b = sealChunk(dek, 'data', keyedId(idKey, plain), plain);
+    const pool = new OpenPool({ workers: 1, inlineBelowBytes: 0 });
+    try {
+      const owned = Buffer.from(b.sealed);
+      expect(owned.byteLength).toBe(owned.buffer.byteLength);
+      const back = await pool.verifyMoving(dek, idKey, b.id, owned, b.rawLength);
+      expect(owned.length).toBe(0);
+      expect(back.equals(b.sealed)).toBe(true);
+      // A view into a larger buffer is copied: the caller's bytes stay.
+      const big = Buffer.concat([Buffer.alloc(16), b.sealed]);
+      const view = big.subarray(16);
+      const copied = await pool.verifyMoving(dek, idKey, b.id, view, b.rawLength);
+      expect(view.equals(b.sealed)).toBe(true);
+      expect(copied.equals(b.sealed)).toBe(true);
+      const flipped = Buffer.from(b.sealed);
+      flipped[flipped.length >> 1] ^= 0x01;
+      await expect(pool.verifyMoving(dek, idKey, b.id, flipped, b.rawLength, 'pack-1')).rejects.toBeInstanceOf(BlobCorruptError);
+      expect((await pool.verifyMoving(dek, idKey, b.id, back, b.rawLength)).equals(b.sealed)).toBe(true);
+      expect(pool.pending).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('rejects a flipped byte, a wrong key and a wrong id with BlobCorruptError naming blob and pack, and keeps serving', async () => {
     const { repo } = fx.t;
     const idKey = repo.keys.master.idKey;

@@ -58,8 +58,10 @@ export interface ToOpenWorker {
   dekKey: Uint8Array;
   idKey: Uint8Array;
   id: Uint8Array;
-  /** A copy the worker owns (transferred). */
+  /** Transferred: a copy, or the caller's own bytes when `returnSealed`. */
   sealed: Uint8Array;
+  /** The caller moved its bytes here instead of copying them (OpenPool.verifyMoving): send them back. */
+  returnSealed: boolean;
   rawLength: number | undefined;
   packId: string | undefined;
   /** false: only check the blob (the coordinator on receipt), send no plaintext back. */
@@ -67,7 +69,7 @@ export interface ToOpenWorker {
 }
 
 export type FromOpenWorker =
-  | { op: 'opened'; taskId: number; plaintext?: Uint8Array }
+  | { op: 'opened'; taskId: number; plaintext?: Uint8Array; sealed?: Uint8Array }
   /** openChunk threw BlobCorruptError: `detail` is its reason. */
   | { op: 'corrupt'; taskId: number; detail: string }
   | { op: 'fatal'; taskId: number; message: string };

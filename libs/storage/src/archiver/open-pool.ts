@@ -40,8 +40,16 @@ interface Job {
   rawLength: number | undefined;
   packId: string | undefined;
   wantPlaintext: boolean;
-  resolve: (plaintext: Buffer | undefined) => void;
+  /** `sealed` owns its whole ArrayBuffer and the caller gave it up: transfer it instead of a copy. */
+  move: boolean;
+  resolve: (r: Opened) => void;
   reject: (e: unknown) => void;
+}
+
+interface Opened {
+  plaintext: Buffer | undefined;
+  /** The checked bytes: the caller's buffer, or the same memory back from a worker when moved. */
+  sealed: Buffer;
 }
 
 interface Slot {
@@ -74,12 +82,24 @@ export class OpenPool {
    * to the worker: the caller's bytes stay intact.
    */
   async open(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Promise<Buffer> {
-    return (await this.run(dek, idKey, id, sealed, rawLength, packId, true))!;
+    return (await this.run(dek, idKey, id, sealed, rawLength, packId, true, false)).plaintext!;
   }
 
   /** The check of open() without sending the plaintext back (the coordinator keeps only the sealed bytes). */
   async verify(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Promise<void> {
-    await this.run(dek, idKey, id, sealed, rawLength, packId, false);
+    await this.run(dek, idKey, id, sealed, rawLength, packId, false, false);
+  }
+
+  /**
+   * verify() without the copy of `sealed` (up to 1 MiB per blob, the coordinator's
+   * receipt check): a buffer that owns its whole ArrayBuffer is moved to the worker
+   * and back, and is empty (detached) until this resolves. Use the returned buffer,
+   * never `sealed`, afterwards; on an error the bytes are gone. Other buffers are
+   * copied, as verify() does.
+   */
+  async verifyMoving(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Promise<Buffer> {
+    const move = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength;
+    return (await this.run(dek, idKey, id, sealed, rawLength, packId, false, move)).sealed;
   }
 
   /** Stops the workers; jobs not answered yet fail with CancelledError. */
@@ -90,19 +110,19 @@ export class OpenPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  private run(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId: string | undefined, wantPlaintext: boolean): Promise<Buffer | undefined> {
+  private run(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId: string | undefined, wantPlaintext: boolean, move: boolean): Promise<Opened> {
     if (this.failed !== undefined) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new CancelledError('opening blobs (the open pool is closed)'));
     if (sealed.length < this.inlineBelow) {
       try {
         const plain = openChunk(dek, idKey, id, sealed, rawLength, packId);
-        return Promise.resolve(wantPlaintext ? plain : undefined);
+        return Promise.resolve({ plaintext: wantPlaintext ? plain : undefined, sealed });
       } catch (err) {
         return Promise.reject(err);
       }
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, resolve, reject });
+      this.queue.push({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, move, resolve, reject });
       this.dispatch();
     });
   }
@@ -129,8 +149,13 @@ export class OpenPool {
       const job = this.queue.shift()!;
       const taskId = this.nextJob++;
       slot.jobs.set(taskId, job);
-      const sealed = new Uint8Array(job.sealed.length);
-      sealed.set(job.sealed);
+      let sealed: Uint8Array;
+      if (job.move) {
+        sealed = job.sealed;
+      } else {
+        sealed = new Uint8Array(job.sealed.length);
+        sealed.set(job.sealed);
+      }
       const msg: ToOpenWorker = {
         taskId,
         dekId: job.dek.id,
@@ -141,8 +166,9 @@ export class OpenPool {
         rawLength: job.rawLength,
         packId: job.packId,
         wantPlaintext: job.wantPlaintext,
+        returnSealed: job.move,
       };
-      slot.worker.postMessage(msg, [sealed.buffer]);
+      slot.worker.postMessage(msg, [sealed.buffer as ArrayBuffer]);
     }
   }
 
@@ -150,7 +176,7 @@ export class OpenPool {
     const job = slot.jobs.get(m.taskId);
     if (job === undefined) return;
     slot.jobs.delete(m.taskId);
-    if (m.op === 'opened') job.resolve(m.plaintext === undefined ? undefined : asBuffer(m.plaintext));
+    if (m.op === 'opened') job.resolve({ plaintext: m.plaintext === undefined ? undefined : asBuffer(m.plaintext), sealed: m.sealed === undefined ? job.sealed : asBuffer(m.sealed) });
     else if (m.op === 'corrupt') job.reject(new BlobCorruptError(job.id.toString('hex'), job.packId, m.detail));
     else job.reject(new StorageError('INTERNAL', `opening blob ${job.id.toString('hex')} failed in a worker: ${m.message}`));
     this.dispatch();

@@ -14,7 +14,9 @@ port.on('message', (m: ToOpenWorker) => {
   try {
     const plain = openChunk({ id: asBuffer(m.dekId), key: asBuffer(m.dekKey) }, asBuffer(m.idKey), asBuffer(m.id), asBuffer(m.sealed), m.rawLength, m.packId);
     if (!m.wantPlaintext) {
-      port.postMessage({ op: 'opened', taskId: m.taskId } satisfies FromOpenWorker);
+      // Moved bytes go back the same way (a transfer, not a copy); a corrupt blob's are dropped with it.
+      if (m.returnSealed) port.postMessage({ op: 'opened', taskId: m.taskId, sealed: m.sealed } satisfies FromOpenWorker, [m.sealed.buffer as ArrayBuffer]);
+      else port.postMessage({ op: 'opened', taskId: m.taskId } satisfies FromOpenWorker);
       return;
     }
     // Transfer only a buffer that owns its whole ArrayBuffer (never Node's shared pool); copy otherwise.
