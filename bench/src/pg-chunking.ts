@@ -195,6 +195,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = (m: string): boolean => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+  const clusters: PgCluster[] = [];
   try {
     const results: Record<string, unknown> = {};
     let dataDirBytes = 0;
@@ -203,6 +204,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const edits of ['random', 'recent'] as ChatEdits[]) {
       log(`PostgreSQL, pgbench -i -s ${scale} + messages...`);
       const pg = await startPgCluster({ settings: { autovacuum: 'off' } });
+      clusters.push(pg);
       messages = await createChatDataset(pg, scale);
       await checkpoint(pg);
       log('cutting the first state...');
@@ -213,12 +215,14 @@ export async function main(argv: string[]): Promise<number> {
       log(`cutting after chat-like traffic (${edits} edits)...`);
       const b = await cutState(pg.dataDir, a.state);
       results[`after_${edits}_edits`] = { traffic, chunkings: compare(a.cut, b.cut, await relationNames(pg)) };
-      await stopAllPgClusters();
+      await pg.cleanup();
     }
     const report = { scale, messages, data_dir_bytes: dataDirBytes, ...results };
     process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
     return 0;
   } finally {
+    // Stopped and removed: the clusters' files are a copy of the benchmark's data.
+    for (const pg of clusters) await pg.cleanup().catch(() => undefined);
     await stopAllPgClusters();
   }
 }
