@@ -79,13 +79,12 @@ export async function walFetchExitCode(r: WalFetchRequest): Promise<number> {
         return 1;
       }
       ({ code, message } = errorAnswer(res));
-      message = `wal-fetch ${r.file}: ${message}`;
     } catch (e) {
       if (!(e instanceof LocalSocketError)) return fail('INTERNAL', (e as Error).message);
       ({ code, message } = e);
     }
     const retriable = code === 'UNAVAILABLE' || code === 'DEADLINE_EXCEEDED';
-    if (!retriable || attempt >= RETRY_DELAYS_MS.length) return fail(code, message);
+    if (!retriable || attempt >= RETRY_DELAYS_MS.length) return fail(code, `${r.file}: ${message}`);
     r.stderr(`pbk-agent: wal-fetch ${r.file}: ${message}; retrying\n`);
     await r.sleep(RETRY_DELAYS_MS[attempt]!);
   }
