@@ -14,6 +14,7 @@ import { openChunk } from '../blob/codec.js';
 import { BlobCorruptError, CancelledError, StorageError } from '../errors.js';
 import { asBuffer, type FromOpenWorker, type ToOpenWorker } from './messages.js';
 import { defaultSealWorkers } from './seal-pool.js';
+import { WorkerJobs } from './worker-jobs.js';
 import { startWorkerScript } from './worker-pool.js';
 
 export interface OpenPoolOptions {
@@ -52,19 +53,10 @@ interface Opened {
   sealed: Buffer;
 }
 
-interface Slot {
-  worker: Worker;
-  jobs: Map<number, Job>;
-}
-
 export class OpenPool {
   private readonly count: number;
   private readonly inlineBelow: number;
-  private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
-  private nextJob = 1;
-  private failed: unknown;
-  private closed = false;
+  private readonly jobs = new WorkerJobs<Job>(JOBS_PER_WORKER, post);
 
   constructor(options: OpenPoolOptions = {}) {
     this.count = Math.max(1, options.workers ?? defaultSealWorkers());
@@ -73,7 +65,7 @@ export class OpenPool {
 
   /** Jobs queued or being opened. */
   get pending(): number {
-    return this.queue.length + this.slots.reduce((n, s) => n + s.jobs.size, 0);
+    return this.jobs.pending;
   }
 
   /**
@@ -104,15 +96,13 @@ export class OpenPool {
 
   /** Stops the workers; jobs not answered yet fail with CancelledError. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.rejectAll(new CancelledError('opening blobs (the open pool was closed)'));
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    if (this.jobs.closed) return;
+    await this.jobs.close(new CancelledError('opening blobs (the open pool was closed)'));
   }
 
   private run(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId: string | undefined, wantPlaintext: boolean, move: boolean): Promise<Opened> {
-    if (this.failed !== undefined) return Promise.reject(this.failed);
-    if (this.closed) return Promise.reject(new CancelledError('opening blobs (the open pool is closed)'));
+    if (this.jobs.failed !== undefined) return Promise.reject(this.jobs.failed);
+    if (this.jobs.closed) return Promise.reject(new CancelledError('opening blobs (the open pool is closed)'));
     if (sealed.length < this.inlineBelow) {
       try {
         const plain = openChunk(dek, idKey, id, sealed, rawLength, packId);
@@ -121,78 +111,50 @@ export class OpenPool {
         return Promise.reject(err);
       }
     }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, move, resolve, reject });
-      this.dispatch();
-    });
+    // Workers start with the first job that needs one: a process that never opens a large blob starts none.
+    if (this.jobs.workers === 0) this.start();
+    return new Promise((resolve, reject) => this.jobs.submit({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, move, resolve, reject }));
   }
 
   private start(): void {
     for (let i = 0; i < this.count; i++) {
       const worker = startWorkerScript('open-worker', null);
-      const slot: Slot = { worker, jobs: new Map() };
-      worker.on('message', (m: FromOpenWorker) => this.onMessage(slot, m));
-      worker.on('error', (err) => this.fail(new StorageError('INTERNAL', `open worker failed: ${err.message}`, { cause: err })));
+      this.jobs.add(worker);
+      worker.on('message', (m: FromOpenWorker) => this.jobs.settle(worker, m.taskId, (job) => answer(job, m)));
+      worker.on('error', (err) => this.jobs.fail(new StorageError('INTERNAL', `open worker failed: ${err.message}`, { cause: err })));
       worker.on('exit', (code) => {
-        if (!this.closed) this.fail(new StorageError('INTERNAL', `open worker exited with code ${code}`));
+        if (!this.jobs.closed) this.jobs.fail(new StorageError('INTERNAL', `open worker exited with code ${code}`));
       });
-      this.slots.push(slot);
     }
   }
+}
 
-  private dispatch(): void {
-    if (this.slots.length === 0) this.start();
-    while (this.queue.length > 0) {
-      let slot: Slot | undefined;
-      for (const s of this.slots) if (s.jobs.size < JOBS_PER_WORKER && (slot === undefined || s.jobs.size < slot.jobs.size)) slot = s;
-      if (slot === undefined) return;
-      const job = this.queue.shift()!;
-      const taskId = this.nextJob++;
-      slot.jobs.set(taskId, job);
-      let sealed: Uint8Array;
-      if (job.move) {
-        sealed = job.sealed;
-      } else {
-        sealed = new Uint8Array(job.sealed.length);
-        sealed.set(job.sealed);
-      }
-      const msg: ToOpenWorker = {
-        taskId,
-        dekId: job.dek.id,
-        dekKey: job.dek.key,
-        idKey: job.idKey,
-        id: job.id,
-        sealed,
-        rawLength: job.rawLength,
-        packId: job.packId,
-        wantPlaintext: job.wantPlaintext,
-        returnSealed: job.move,
-      };
-      slot.worker.postMessage(msg, [sealed.buffer as ArrayBuffer]);
-    }
+function post(worker: Worker, taskId: number, job: Job): void {
+  let sealed: Uint8Array;
+  if (job.move) {
+    sealed = job.sealed;
+  } else {
+    sealed = new Uint8Array(job.sealed.length);
+    sealed.set(job.sealed);
   }
+  const msg: ToOpenWorker = {
+    taskId,
+    dekId: job.dek.id,
+    dekKey: job.dek.key,
+    idKey: job.idKey,
+    id: job.id,
+    sealed,
+    rawLength: job.rawLength,
+    packId: job.packId,
+    wantPlaintext: job.wantPlaintext,
+    returnSealed: job.move,
+  };
+  worker.postMessage(msg, [sealed.buffer as ArrayBuffer]);
+}
 
-  private onMessage(slot: Slot, m: FromOpenWorker): void {
-    const job = slot.jobs.get(m.taskId);
-    if (job === undefined) return;
-    slot.jobs.delete(m.taskId);
-    if (m.op === 'opened') job.resolve({ plaintext: m.plaintext === undefined ? undefined : asBuffer(m.plaintext), sealed: m.sealed === undefined ? job.sealed : asBuffer(m.sealed) });
-    else if (m.op === 'corrupt') job.reject(new BlobCorruptError(job.id.toString('hex'), job.packId, m.detail));
-    else job.reject(new StorageError('INTERNAL', `opening blob ${job.id.toString('hex')} failed in a worker: ${m.message}`));
-    this.dispatch();
-  }
+function answer(job: Job, m: FromOpenWorker): void {
+  if (m.op === 'opened') job.resolve({ plaintext: m.plaintext === undefined ? undefined : asBuffer(m.plaintext), sealed: m.sealed === undefined ? job.sealed : asBuffer(m.sealed) });
+  else if (m.op === 'corrupt') job.reject(new BlobCorruptError(job.id.toString('hex'), job.packId, m.detail));
+  else job.reject(new StorageError('INTERNAL', `opening blob ${job.id.toString('hex')} failed in a worker: ${m.message}`));
 
-  /** A worker died: every job fails with the same error, and so does every later call. */
-  private fail(err: unknown): void {
-    this.failed ??= err;
-    this.rejectAll(err);
-  }
-
-  private rejectAll(err: unknown): void {
-    for (const s of this.slots) {
-      for (const job of s.jobs.values()) job.reject(err);
-      s.jobs.clear();
-    }
-    for (const job of this.queue.splice(0)) job.reject(err);
-  }
 }

@@ -15,6 +15,7 @@ import { DEFAULT_ZSTD_LEVEL } from '../compress/zstd.js';
 import { CancelledError, StorageError } from '../errors.js';
 import type { SealedBlob } from '../pack/index.js';
 import { asBuffer, type FromWorker, type ToWorker } from './messages.js';
+import { WorkerJobs } from './worker-jobs.js';
 import { startWorker } from './worker-pool.js';
 
 export interface SealPoolOptions {
@@ -43,11 +44,6 @@ type Job =
   | { op: 'seal'; id: Buffer; chunk: Buffer; resolve: (b: SealedBlob) => void; reject: (e: unknown) => void }
   | { op: 'id'; chunk: Buffer; resolve: (id: Buffer) => void; reject: (e: unknown) => void };
 
-interface Slot {
-  worker: Worker;
-  jobs: Map<number, Job>;
-}
-
 /** Workers of every SealPool in the process that have not exited (tests check that none is left behind). */
 const live = new Set<Worker>();
 
@@ -60,11 +56,8 @@ export class SealPool {
   readonly dekId: Buffer;
   readonly zstdLevel: number;
   private readonly idKey: Buffer;
-  private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
-  private nextJob = 1;
-  private failed: unknown;
-  private closed = false;
+  private readonly jobs = new WorkerJobs<Job>(JOBS_PER_WORKER, post);
+  private readonly workers: Worker[] = [];
 
   constructor(options: SealPoolOptions) {
     this.dekId = Buffer.from(options.dek.id);
@@ -76,20 +69,20 @@ export class SealPool {
     for (let i = 0; i < count; i++) {
       const worker = startWorker(init);
       live.add(worker);
-      const slot: Slot = { worker, jobs: new Map() };
-      worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
-      worker.on('error', (err) => this.fail(new StorageError('INTERNAL', `seal worker failed: ${err.message}`, { cause: err })));
+      this.workers.push(worker);
+      this.jobs.add(worker);
+      worker.on('message', (m: FromWorker) => this.jobs.settle(worker, m.taskId, (job) => this.answer(job, m)));
+      worker.on('error', (err) => this.jobs.fail(new StorageError('INTERNAL', `seal worker failed: ${err.message}`, { cause: err })));
       worker.on('exit', (code) => {
         live.delete(worker);
-        if (!this.closed) this.fail(new StorageError('INTERNAL', `seal worker exited with code ${code}`));
+        if (!this.jobs.closed) this.jobs.fail(new StorageError('INTERNAL', `seal worker exited with code ${code}`));
       });
-      this.slots.push(slot);
     }
   }
 
   /** Jobs queued or being sealed. */
   get pending(): number {
-    return this.queue.length + this.slots.reduce((n, s) => n + s.jobs.size, 0);
+    return this.jobs.pending;
   }
 
   /**
@@ -112,65 +105,31 @@ export class SealPool {
   }
 
   private submit<T>(job: (resolve: (v: T) => void, reject: (e: unknown) => void) => Job): Promise<T> {
-    if (this.failed !== undefined) return Promise.reject(this.failed);
-    if (this.closed) return Promise.reject(new CancelledError('sealing (the seal pool is closed)'));
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push(job(resolve, reject));
-      this.dispatch();
-    });
+    if (this.jobs.failed !== undefined) return Promise.reject(this.jobs.failed);
+    if (this.jobs.closed) return Promise.reject(new CancelledError('sealing (the seal pool is closed)'));
+    return new Promise<T>((resolve, reject) => this.jobs.submit(job(resolve, reject)));
   }
 
   /** Stops the workers; jobs not answered yet fail with CancelledError. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.rejectAll(new CancelledError('sealing (the seal pool was closed)'));
-    await Promise.all(
-      this.slots.map(async (s) => {
-        await s.worker.terminate();
-        live.delete(s.worker);
-      }),
-    );
+    if (this.jobs.closed) return;
+    await this.jobs.close(new CancelledError('sealing (the seal pool was closed)'));
+    for (const w of this.workers) live.delete(w);
   }
 
-  private dispatch(): void {
-    while (this.queue.length > 0) {
-      let slot: Slot | undefined;
-      for (const s of this.slots) if (s.jobs.size < JOBS_PER_WORKER && (slot === undefined || s.jobs.size < slot.jobs.size)) slot = s;
-      if (slot === undefined) return;
-      const job = this.queue.shift()!;
-      const taskId = this.nextJob++;
-      slot.jobs.set(taskId, job);
-      // A copy the worker owns: chunks are often views of the caller's pushed buffers, which must stay intact.
-      const chunk = new Uint8Array(job.chunk.length);
-      chunk.set(job.chunk);
-      const msg: ToWorker = job.op === 'seal' ? { op: 'seal', taskId, id: new Uint8Array(job.id), chunk } : { op: 'id', taskId, chunk };
-      slot.worker.postMessage(msg, [chunk.buffer]);
-    }
-  }
-
-  private onMessage(slot: Slot, m: FromWorker): void {
-    const job = slot.jobs.get(m.taskId);
-    if (job === undefined) return;
-    slot.jobs.delete(m.taskId);
+  private answer(job: Job, m: FromWorker): void {
     if (m.op === 'sealed' && job.op === 'seal') job.resolve({ type: 'data', id: job.id, dekId: this.dekId, sealed: asBuffer(m.sealed), rawLength: job.chunk.length });
     else if (m.op === 'ided' && job.op === 'id') job.resolve(asBuffer(m.id));
     else if (m.op === 'fatal') job.reject(new StorageError('INTERNAL', `${job.op === 'seal' ? `sealing chunk ${job.id.toString('hex')}` : 'computing a chunk id'} failed in a worker: ${m.message}`));
     else job.reject(new StorageError('INTERNAL', `seal worker protocol: answer ${m.op} to ${job.op}`));
-    this.dispatch();
   }
+}
 
-  /** A worker died: every job fails with the same error, and so does every later seal(). */
-  private fail(err: unknown): void {
-    this.failed ??= err;
-    this.rejectAll(err);
-  }
+function post(worker: Worker, taskId: number, job: Job): void {
+  // A copy the worker owns: chunks are often views of the caller's pushed buffers, which must stay intact.
+  const chunk = new Uint8Array(job.chunk.length);
+  chunk.set(job.chunk);
+  const msg: ToWorker = job.op === 'seal' ? { op: 'seal', taskId, id: new Uint8Array(job.id), chunk } : { op: 'id', taskId, chunk };
+  worker.postMessage(msg, [chunk.buffer]);
 
-  private rejectAll(err: unknown): void {
-    for (const s of this.slots) {
-      for (const job of s.jobs.values()) job.reject(err);
-      s.jobs.clear();
-    }
-    for (const job of this.queue.splice(0)) job.reject(err);
-  }
 }
