@@ -24,11 +24,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Chunker, DEFAULT_CHUNKER_OPTIONS, sealChunk, type ChunkerOptions } from '@pbk/storage';
 import { isRoot, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
 import { chatTraffic, createChatDataset, type ChatEdits } from './pg-chat.js';
+import { runAsScript } from './system.js';
 
 const PER_NEW_BLOB_BYTES = 29 + 64 + 64;
 const PER_LISTED_BLOB_BYTES = 66;
@@ -227,12 +227,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(import.meta.url, 'pg-chunking', () => main(process.argv.slice(2)));

@@ -36,14 +36,13 @@ import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, wr
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
 import { freePort, isRoot, pgBin, pgOsIds, pgTempDir, run, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
 import { chatTraffic, createChatDataset } from './pg-chat.js';
 import { connectAgentWal, measureRpo, waitWalCaughtUp } from './postgres-rpo.js';
 import { summarize } from './stats.js';
-import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, killAllChildren, missingApps, runToEnd } from './system.js';
+import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, appsBuilt, killAllChildren, runAsScript, runToEnd } from './system.js';
 
 const TARGET_SECOND_SHARE = 0.2;
 const PG_SOURCE: v1.SourceRef = { host: 'db-1', kind: 'SOURCE_KIND_POSTGRES', name: 'main' };
@@ -331,11 +330,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('--scale takes a positive integer (pgbench scale factor)\n');
     return 2;
   }
-  const missing = missingApps();
-  if (missing.length > 0) {
-    process.stderr.write(`build first (npx nx run-many -t build): missing ${missing.join(', ')}\n`);
-    return 2;
-  }
+  if (!appsBuilt()) return 2;
   const work = mkdtempSync(join(tmpdir(), 'pbk-pgbench-'));
   const pbk: Figures = {};
   let pgbr: (Figures & { version?: string; skipped?: string }) | undefined;
@@ -541,12 +536,4 @@ export async function main(argv: string[]): Promise<number> {
   return pbk.error ? 1 : 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`postgres-bench: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(import.meta.url, 'postgres-bench', () => main(process.argv.slice(2)));

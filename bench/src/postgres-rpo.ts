@@ -22,12 +22,11 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
 import { startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
 import { summarize, type LatencySummary } from './stats.js';
-import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, killAllChildren, missingApps, runToEnd } from './system.js';
+import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, appsBuilt, killAllChildren, runAsScript, runToEnd } from './system.js';
 
 const SEG = 16 * 1024 * 1024;
 
@@ -211,11 +210,7 @@ async function main(): Promise<number> {
       keep: { type: 'boolean', default: false },
     },
   });
-  const missing = missingApps();
-  if (missing.length > 0) {
-    process.stderr.write(`build first (npx nx run-many -t build): missing ${missing.join(', ')}\n`);
-    return 2;
-  }
+  if (!appsBuilt()) return 2;
   const work = mkdtempSync(join(tmpdir(), 'pbk-rpo-'));
   let sys: WalSystem | undefined;
   try {
@@ -246,12 +241,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`postgres-rpo: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(import.meta.url, 'postgres-rpo', () => main());

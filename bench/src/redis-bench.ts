@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
 import { startRedis, stopAllRedis, type RedisInstance } from '@pbk/testkit';
-import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, killAllChildren, missingApps, runToEnd } from './system.js';
+import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, appsBuilt, killAllChildren, runToEnd } from './system.js';
 
 const run = promisify(execFile);
 const HOST = 'bench-redis';
@@ -162,11 +162,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`--keys must be a positive integer and --change a percentage\n${USAGE}\n`);
     return 2;
   }
-  const missing = missingApps();
-  if (missing.length > 0) {
-    process.stderr.write(`build first (npx nx run-many -t build): missing ${missing.join(', ')}\n`);
-    return 1;
-  }
+  if (!appsBuilt()) return 1;
   const work = mkdtempSync(join(tmpdir(), 'pbk-bench-redis-'));
   const report: Record<string, unknown> = { keys, change_percent: changePct };
   let redis: RedisInstance | undefined;

@@ -7,6 +7,7 @@
 // (called from the benchmark's finally, its signal handlers and a process
 // 'exit' hook) SIGKILLs whatever is still running, so a failed or interrupted
 // run never leaves a coordinator or agent behind.
+import { pathToFileURL } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -20,6 +21,25 @@ export const AGENT_MAIN = fileURLToPath(new URL('../../apps/agent/dist/main.js',
 /** The built apps the benchmark needs that are missing (empty when all are there). */
 export function missingApps(): string[] {
   return [COORDINATOR_MAIN, AGENT_MAIN].filter((p) => !existsSync(p));
+}
+
+/** False, with the fix on stderr, when the built apps are missing (a bench then exits 2). */
+export function appsBuilt(): boolean {
+  const missing = missingApps();
+  if (missing.length > 0) process.stderr.write(`build first (npx nx run-many -t build): missing ${missing.join(', ')}\n`);
+  return missing.length === 0;
+}
+
+/** Runs a bench's `main` when `moduleUrl` is the script node started: exits with its code, or 1 with the stack. */
+export function runAsScript(moduleUrl: string, name: string, main: () => Promise<number>): void {
+  if (moduleUrl !== pathToFileURL(process.argv[1] ?? '').href) return;
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${name}: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }
 
 // ---------------------------------------------------------------- children

@@ -19,12 +19,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BlobAssembler, type v1 } from '@pbk/protocol';
 import { openChunk } from '@pbk/storage';
 import { startWalSystem, type WalSystem } from './postgres-rpo.js';
-import { connectOperator, cpuSeconds, missingApps } from './system.js';
+import { appsBuilt, connectOperator, cpuSeconds, runAsScript } from './system.js';
 
 interface Layout {
   packs: number;
@@ -117,11 +116,7 @@ async function main(): Promise<number> {
     process.stderr.write('usage: wal-compact [--minutes M>0] [--rate N>0] [--row-bytes B>=0] [--switch-s S>0] [--interval S>=0] [--json] [--keep]\n');
     return 2;
   }
-  const missing = missingApps();
-  if (missing.length > 0) {
-    process.stderr.write(`build first (npx nx run-many -t build): missing ${missing.join(', ')}\n`);
-    return 2;
-  }
+  if (!appsBuilt()) return 2;
   const work = mkdtempSync(join(tmpdir(), 'pbk-wal-compact-'));
   let sys: WalSystem | undefined;
   try {
@@ -193,12 +188,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      process.stderr.write(`wal-compact: ${(err as Error).stack ?? String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(import.meta.url, 'wal-compact', () => main());
