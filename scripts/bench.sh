@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-  echo "usage: bash scripts/bench.sh storage|files|redis [args]   (args: bash scripts/bench.sh storage|files|redis --help)" >&2
+  echo "usage: bash scripts/bench.sh storage|files|redis|stream|postgres|postgres-rpo|pg-chunking|wal-compact [args]   (args: bash scripts/bench.sh NAME --help)" >&2
 }
 
 build() {
@@ -28,52 +28,19 @@ build() {
 }
 
 what="${1:-}"
+# The bench's name -> its script in bench/dist.
 case "$what" in
-  storage)
-    shift
-    build
-    exec node bench/dist/storage-bench.js "$@"
-    ;;
-  files)
-    shift
-    build
-    exec node bench/dist/files-bench.js "$@"
-    ;;
-  redis)
-    shift
-    build
-    exec node bench/dist/redis-bench.js "$@"
-    ;;
-  stream)
-    shift
-    build
-    exec node bench/dist/stream-bench.js "$@"
-    ;;
-  pg-chunking)
-    shift
-    build
-    exec node bench/dist/pg-chunking.js "$@"
-    ;;
-  postgres-rpo)
-    shift
-    build
-    exec node bench/dist/postgres-rpo.js "$@"
-    ;;
-  postgres)
-    shift
-    build
-    exec node bench/dist/postgres-bench.js "$@"
-    ;;
-  wal-compact)
-    shift
-    build
-    exec node bench/dist/wal-compact.js "$@"
-    ;;
+  storage|files|redis|stream|postgres) script="$what-bench" ;;
+  postgres-rpo|pg-chunking|wal-compact) script="$what" ;;
   -h|--help|help)
     usage
+    exit 0
     ;;
   *)
     usage
     exit 2
     ;;
 esac
+shift
+build
+exec node "bench/dist/$script.js" "$@"
