@@ -19,6 +19,10 @@ export interface WireBlob {
   rawLength: number;
   /** nonce || ciphertext || tag. */
   sealed: Buffer;
+  /** BlobPart.delta_base: on uploads a hint, on downloads the base this (delta) blob needs. */
+  deltaBase?: Buffer;
+  /** BlobPart.base_only (downloads): not asked for, the base of the next blob. */
+  baseOnly?: boolean;
 }
 
 /** Protobuf framing and fixed fields of one part, beyond its data (an over-estimate keeps messages under budget). */
@@ -41,7 +45,7 @@ export class BlobMessageBatcher {
       throw new ProtocolError('INVALID_ARGUMENT', `blob ${blob.id.toString('hex')} is ${blob.sealed.length} bytes sealed, over the ${MAX_SEALED_BLOB_BYTES}-byte limit`);
     }
     const full: BlobPart[][] = [];
-    const overhead = PART_OVERHEAD_BYTES + blob.id.length + blob.dekId.length;
+    const overhead = PART_OVERHEAD_BYTES + blob.id.length + blob.dekId.length + (blob.deltaBase?.length ?? 0);
     let offset = 0;
     do {
       let room = this.maxBytes - this.#bytes - overhead;
@@ -59,6 +63,8 @@ export class BlobMessageBatcher {
         sealedLength: blob.sealed.length,
         offset,
         data: blob.sealed.subarray(offset, end),
+        ...(blob.deltaBase ? { deltaBase: blob.deltaBase } : {}),
+        ...(blob.baseOnly ? { baseOnly: true } : {}),
       });
       this.#bytes += overhead + (end - offset);
       offset = end;
@@ -114,12 +120,13 @@ export class BlobAssembler {
       if (part.sealedLength <= 0 || part.sealedLength > MAX_SEALED_BLOB_BYTES) {
         throw framing(`blob ${hex} declares ${part.sealedLength} sealed bytes; the limit is ${MAX_SEALED_BLOB_BYTES}`);
       }
+      if (part.deltaBase.length !== 0 && part.deltaBase.length !== 32) throw framing(`blob ${hex} names a delta base of ${part.deltaBase.length} bytes, not 32`);
       // The common case, a blob in one part: hand out its bytes without a copy.
       if (part.data.length === part.sealedLength) {
         // A whole blob in one part is a view into its ~1 MiB message: copy it, so a receiver that
         // keeps the blob (a pack being filled) does not keep the whole message alive with it.
         const sealed = part.data.byteLength === part.data.buffer.byteLength ? part.data : Buffer.from(part.data);
-        return { id: own(part.id), type: part.type, dekId: own(part.dekId), rawLength: part.rawLength, sealed };
+        return withDelta({ id: own(part.id), type: part.type, dekId: own(part.dekId), rawLength: part.rawLength, sealed }, part);
       }
       this.#current = { first: part, buffer: Buffer.allocUnsafe(part.sealedLength), filled: 0 };
     }
@@ -127,8 +134,15 @@ export class BlobAssembler {
     const { first } = cur;
     if (!part.id.equals(first.id)) throw framing(`blob ${hex} starts before blob ${first.id.toString('hex')} is complete`);
     if (part.offset !== cur.filled) throw framing(`blob ${hex}: part at offset ${part.offset}, expected ${cur.filled}`);
-    if (part.sealedLength !== first.sealedLength || part.rawLength !== first.rawLength || part.type !== first.type || !part.dekId.equals(first.dekId)) {
-      throw framing(`blob ${hex}: parts disagree on its length, type or DEK`);
+    if (
+      part.sealedLength !== first.sealedLength ||
+      part.rawLength !== first.rawLength ||
+      part.type !== first.type ||
+      !part.dekId.equals(first.dekId) ||
+      !part.deltaBase.equals(first.deltaBase) ||
+      part.baseOnly !== first.baseOnly
+    ) {
+      throw framing(`blob ${hex}: parts disagree on its length, type, DEK or delta base`);
     }
     if (part.data.length === 0 || cur.filled + part.data.length > first.sealedLength) {
       throw framing(`blob ${hex}: part of ${part.data.length} bytes at offset ${part.offset} does not fit its ${first.sealedLength} bytes`);
@@ -137,8 +151,14 @@ export class BlobAssembler {
     cur.filled += part.data.length;
     if (cur.filled < first.sealedLength) return undefined;
     this.#current = undefined;
-    return { id: own(first.id), type: first.type as WireBlobType, dekId: own(first.dekId), rawLength: first.rawLength, sealed: cur.buffer };
+    return withDelta({ id: own(first.id), type: first.type as WireBlobType, dekId: own(first.dekId), rawLength: first.rawLength, sealed: cur.buffer }, first);
   }
+}
+
+function withDelta(blob: WireBlob, part: BlobPart__Output): WireBlob {
+  if (part.deltaBase.length > 0) blob.deltaBase = own(part.deltaBase);
+  if (part.baseOnly) blob.baseOnly = true;
+  return blob;
 }
 
 /**

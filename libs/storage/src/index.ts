@@ -25,7 +25,7 @@ export { Chunker, chunkStream, cutPoints, DEFAULT_CHUNKER_OPTIONS, validateChunk
 export { PackBuilder, readPackEntries, packName, packIdFromName, type PackEntry, type BlobType, type SealedBlob } from './pack/index.js';
 export { BlobIndex, type IndexEntry } from './index/index.js';
 export { KeyRing, type KekInput, type MasterKeys, type KeyAccessEvent, type KeyAccessHook } from './keys/index.js';
-export { sealChunk, openChunk, makeBlob } from './blob/index.js';
+export { sealChunk, openChunk, makeBlob, sealDeltaChunk, DELTA_MAX_SHARE } from './blob/index.js';
 export { Repository, type RepositoryOptions, type InitOptions, type RepositoryConfig } from './repository/index.js';
 export {
   saveSnapshot,
@@ -63,6 +63,9 @@ export {
   type StoredStream,
   type SealPoolOptions,
   type OpenPoolOptions,
+  type CheckedUpload,
+  type DeltaBase,
+  runOpenJob,
   type EntryMeta,
 } from './archiver/index.js';
 export { restoreSnapshot, type PlannedFile, type RestoreOptions, type RestoreStats } from './restore/index.js';

@@ -2,5 +2,6 @@ export { archiveDirectory, backupDirectory, type ArchiveOptions, type ArchiveCon
 export { ChunkWorkerPool, type PoolStats } from './worker-pool.js';
 export { type FileJob, type FileResult, type WorkerInit } from './messages.js';
 export { SealPool, defaultSealWorkers, type SealPoolOptions } from './seal-pool.js';
-export { OpenPool, DEFAULT_OPEN_INLINE_BELOW, type OpenPoolOptions } from './open-pool.js';
+export { OpenPool, DEFAULT_OPEN_INLINE_BELOW, type OpenPoolOptions, type CheckedUpload } from './open-pool.js';
+export { runOpenJob, type DeltaBase } from './open-job.js';
 export { storeStream, TreeBuilder, type StreamContext, type StoredStream, type EntryMeta } from './stream.js';

@@ -66,10 +66,25 @@ export interface ToOpenWorker {
   packId: string | undefined;
   /** false: only check the blob (the coordinator on receipt), send no plaintext back. */
   wantPlaintext: boolean;
+  /** The base of a delta blob (opened and checked first), or the candidate base of `makeDelta`. */
+  base?: DeltaBaseMessage;
+  /** Also try to seal the blob as a delta against `base`; a base that does not open only skips that. */
+  makeDelta?: boolean;
+}
+
+export interface DeltaBaseMessage {
+  id: Uint8Array;
+  dekId: Uint8Array;
+  dekKey: Uint8Array;
+  /** A copy (transferred). */
+  sealed: Uint8Array;
+  rawLength: number;
+  packId: string | undefined;
 }
 
 export type FromOpenWorker =
-  | { op: 'opened'; taskId: number; plaintext?: Uint8Array; sealed?: Uint8Array }
+  /** `delta`: with makeDelta, the blob sealed as a delta when that pays; `baseProblem`: why the base could not serve. */
+  | { op: 'opened'; taskId: number; plaintext?: Uint8Array; sealed?: Uint8Array; delta?: Uint8Array; baseProblem?: string }
   /** openChunk threw BlobCorruptError: `detail` is its reason. */
   | { op: 'corrupt'; taskId: number; detail: string }
   | { op: 'fatal'; taskId: number; message: string };

@@ -10,9 +10,9 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { Dek } from '@pbk/crypto';
-import { openChunk } from '../blob/codec.js';
 import { BlobCorruptError, CancelledError, StorageError } from '../errors.js';
 import { asBuffer, type FromOpenWorker, type ToOpenWorker } from './messages.js';
+import { runOpenJob, type DeltaBase } from './open-job.js';
 import { defaultSealWorkers } from './seal-pool.js';
 import { WorkerJobs } from './worker-jobs.js';
 import { startWorkerScript } from './worker-pool.js';
@@ -43,6 +43,8 @@ interface Job {
   wantPlaintext: boolean;
   /** `sealed` owns its whole ArrayBuffer and the caller gave it up: transfer it instead of a copy. */
   move: boolean;
+  base: DeltaBase | undefined;
+  makeDelta: boolean;
   resolve: (r: Opened) => void;
   reject: (e: unknown) => void;
 }
@@ -51,6 +53,18 @@ interface Opened {
   plaintext: Buffer | undefined;
   /** The checked bytes: the caller's buffer, or the same memory back from a worker when moved. */
   sealed: Buffer;
+  delta?: Buffer;
+  baseProblem?: string;
+}
+
+/** What checkForDelta answers. */
+export interface CheckedUpload {
+  /** The checked bytes (as verifyMoving returns them). */
+  sealed: Buffer;
+  /** The blob sealed as a delta against the candidate base, when that is at most DELTA_MAX_SHARE of `sealed`. */
+  delta?: Buffer;
+  /** Why the candidate base could not serve: it does not open (the upload itself was fine). */
+  baseProblem?: string;
 }
 
 export class OpenPool {
@@ -73,13 +87,24 @@ export class OpenPool {
    * plaintext, or BlobCorruptError as openChunk throws it. `sealed` is copied
    * to the worker: the caller's bytes stay intact.
    */
-  async open(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Promise<Buffer> {
-    return (await this.run(dek, idKey, id, sealed, rawLength, packId, true, false)).plaintext!;
+  async open(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string, base?: DeltaBase): Promise<Buffer> {
+    return (await this.run(dek, idKey, id, sealed, rawLength, packId, true, false, base, false)).plaintext!;
   }
 
   /** The check of open() without sending the plaintext back (the coordinator keeps only the sealed bytes). */
-  async verify(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Promise<void> {
-    await this.run(dek, idKey, id, sealed, rawLength, packId, false, false);
+  async verify(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string, base?: DeltaBase): Promise<void> {
+    await this.run(dek, idKey, id, sealed, rawLength, packId, false, false, base, false);
+  }
+
+  /**
+   * verifyMoving(), and then the blob sealed again as a delta against `base`
+   * (a candidate: the blob it most likely differs little from) when that
+   * pays. `base`'s bytes are copied; `sealed` is moved as in verifyMoving.
+   */
+  async checkForDelta(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, base: DeltaBase): Promise<CheckedUpload> {
+    const move = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength;
+    const r = await this.run(dek, idKey, id, sealed, rawLength, undefined, false, move, base, true);
+    return { sealed: r.sealed, delta: r.delta, baseProblem: r.baseProblem };
   }
 
   /**
@@ -91,7 +116,7 @@ export class OpenPool {
    */
   async verifyMoving(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Promise<Buffer> {
     const move = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength;
-    return (await this.run(dek, idKey, id, sealed, rawLength, packId, false, move)).sealed;
+    return (await this.run(dek, idKey, id, sealed, rawLength, packId, false, move, undefined, false)).sealed;
   }
 
   /** Stops the workers; jobs not answered yet fail with CancelledError. */
@@ -100,20 +125,32 @@ export class OpenPool {
     await this.jobs.close(new CancelledError('opening blobs (the open pool was closed)'));
   }
 
-  private run(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId: string | undefined, wantPlaintext: boolean, move: boolean): Promise<Opened> {
+  private run(
+    dek: Dek,
+    idKey: Buffer,
+    id: Buffer,
+    sealed: Buffer,
+    rawLength: number | undefined,
+    packId: string | undefined,
+    wantPlaintext: boolean,
+    move: boolean,
+    base: DeltaBase | undefined,
+    makeDelta: boolean,
+  ): Promise<Opened> {
     if (this.jobs.failed !== undefined) return Promise.reject(this.jobs.failed);
     if (this.jobs.closed) return Promise.reject(new CancelledError('opening blobs (the open pool is closed)'));
-    if (sealed.length < this.inlineBelow) {
+    // A delta's size says nothing of the work: its base is a whole chunk to open.
+    if (sealed.length < this.inlineBelow && !base) {
       try {
-        const plain = openChunk(dek, idKey, id, sealed, rawLength, packId);
-        return Promise.resolve({ plaintext: wantPlaintext ? plain : undefined, sealed });
+        const r = runOpenJob({ dek, idKey, id, sealed, rawLength, packId, base, makeDelta });
+        return Promise.resolve({ plaintext: wantPlaintext ? r.plaintext : undefined, sealed, delta: r.delta, baseProblem: r.baseProblem });
       } catch (err) {
         return Promise.reject(err);
       }
     }
     // Workers start with the first job that needs one: a process that never opens a large blob starts none.
     if (this.jobs.workers === 0) this.start();
-    return new Promise((resolve, reject) => this.jobs.submit({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, move, resolve, reject }));
+    return new Promise((resolve, reject) => this.jobs.submit({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, move, base, makeDelta, resolve, reject }));
   }
 
   private start(): void {
@@ -148,12 +185,26 @@ function post(worker: Worker, taskId: number, job: Job): void {
     packId: job.packId,
     wantPlaintext: job.wantPlaintext,
     returnSealed: job.move,
+    makeDelta: job.makeDelta,
   };
-  worker.postMessage(msg, [sealed.buffer as ArrayBuffer]);
+  const transfer = [sealed.buffer as ArrayBuffer];
+  if (job.base) {
+    const b = job.base;
+    msg.base = { id: b.id, dekId: b.dek.id, dekKey: b.dek.key, sealed: new Uint8Array(b.sealed), rawLength: b.rawLength, packId: b.packId };
+    transfer.push(msg.base.sealed.buffer as ArrayBuffer);
+  }
+  worker.postMessage(msg, transfer);
 }
 
 function answer(job: Job, m: FromOpenWorker): void {
-  if (m.op === 'opened') job.resolve({ plaintext: m.plaintext === undefined ? undefined : asBuffer(m.plaintext), sealed: m.sealed === undefined ? job.sealed : asBuffer(m.sealed) });
+  if (m.op === 'opened') {
+    job.resolve({
+      plaintext: m.plaintext === undefined ? undefined : asBuffer(m.plaintext),
+      sealed: m.sealed === undefined ? job.sealed : asBuffer(m.sealed),
+      delta: m.delta === undefined ? undefined : asBuffer(m.delta),
+      baseProblem: m.baseProblem,
+    });
+  }
   else if (m.op === 'corrupt') job.reject(new BlobCorruptError(job.id.toString('hex'), job.packId, m.detail));
   else job.reject(new StorageError('INTERNAL', `opening blob ${job.id.toString('hex')} failed in a worker: ${m.message}`));
 

@@ -4,25 +4,47 @@
  * blobs of many data keys, and a coordinator checks uploads of many runs.
  */
 import { parentPort } from 'node:worker_threads';
-import { openChunk } from '../blob/codec.js';
 import { BlobCorruptError } from '../errors.js';
 import { asBuffer, type FromOpenWorker, type ToOpenWorker } from './messages.js';
+import { runOpenJob } from './open-job.js';
 
 const port = parentPort!;
 
+/** Transfer only a buffer that owns its whole ArrayBuffer (never Node's shared pool); copy otherwise. */
+function transferable(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+}
+
 port.on('message', (m: ToOpenWorker) => {
   try {
-    const plain = openChunk({ id: asBuffer(m.dekId), key: asBuffer(m.dekKey) }, asBuffer(m.idKey), asBuffer(m.id), asBuffer(m.sealed), m.rawLength, m.packId);
-    if (!m.wantPlaintext) {
-      // Moved bytes go back the same way (a transfer, not a copy); a corrupt blob's are dropped with it.
-      if (m.returnSealed) port.postMessage({ op: 'opened', taskId: m.taskId, sealed: m.sealed } satisfies FromOpenWorker, [m.sealed.buffer as ArrayBuffer]);
-      else port.postMessage({ op: 'opened', taskId: m.taskId } satisfies FromOpenWorker);
-      return;
+    const b = m.base;
+    const { plaintext, delta, baseProblem } = runOpenJob({
+      dek: { id: asBuffer(m.dekId), key: asBuffer(m.dekKey) },
+      idKey: asBuffer(m.idKey),
+      id: asBuffer(m.id),
+      sealed: asBuffer(m.sealed),
+      rawLength: m.rawLength,
+      packId: m.packId,
+      base: b && { id: asBuffer(b.id), dek: { id: asBuffer(b.dekId), key: asBuffer(b.dekKey) }, sealed: asBuffer(b.sealed), rawLength: b.rawLength, packId: b.packId },
+      makeDelta: m.makeDelta,
+    });
+    const out: FromOpenWorker & { op: 'opened' } = { op: 'opened', taskId: m.taskId };
+    const transfer: ArrayBuffer[] = [];
+    // Moved bytes go back the same way (a transfer, not a copy); a corrupt blob's are dropped with it.
+    if (m.returnSealed) {
+      out.sealed = m.sealed;
+      transfer.push(m.sealed.buffer as ArrayBuffer);
     }
-    // Transfer only a buffer that owns its whole ArrayBuffer (never Node's shared pool); copy otherwise.
-    const owns = plain.byteOffset === 0 && plain.byteLength === plain.buffer.byteLength;
-    const out = owns ? plain : new Uint8Array(plain);
-    port.postMessage({ op: 'opened', taskId: m.taskId, plaintext: out } satisfies FromOpenWorker, [out.buffer as ArrayBuffer]);
+    if (m.wantPlaintext) {
+      out.plaintext = transferable(plaintext);
+      transfer.push(out.plaintext.buffer as ArrayBuffer);
+    }
+    if (delta) {
+      out.delta = transferable(delta);
+      transfer.push(out.delta.buffer as ArrayBuffer);
+    }
+    if (baseProblem !== undefined) out.baseProblem = baseProblem;
+    port.postMessage(out, transfer);
   } catch (err) {
     if (err instanceof BlobCorruptError) {
       port.postMessage({ op: 'corrupt', taskId: m.taskId, detail: err.detail } satisfies FromOpenWorker);

@@ -1,5 +1,5 @@
-import { IntegrityError, keyedId, openBlob, sealBlob, type Dek } from '@pbk/crypto';
-import { decodePayload, encodePayloadTransient, PayloadEncodingError } from '../compress/zstd.js';
+import { IntegrityError, keyedId, openBlob, SEAL_OVERHEAD, sealBlob, type Dek } from '@pbk/crypto';
+import { decodePayload, encodeDeltaPayload, encodePayloadTransient, PayloadEncodingError } from '../compress/zstd.js';
 import { BlobCorruptError } from '../errors.js';
 import type { BlobType, SealedBlob } from '../pack/index.js';
 
@@ -11,11 +11,33 @@ export function sealChunk(dek: Dek, type: BlobType, id: Buffer, plaintext: Buffe
   return { type, id, dekId: dek.id, sealed: sealBlob(dek, id, encodePayloadTransient(plaintext, level)), rawLength: plaintext.length };
 }
 
-/** Opens a sealed blob and checks that its plaintext hashes to its id. */
-export function openChunk(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Buffer {
+/**
+ * A delta blob is kept only when it takes at most this share of the blob's
+ * full sealed size: below that, the extra read of the base on restore costs
+ * less than the bytes it saves.
+ */
+export const DELTA_MAX_SHARE = 0.5;
+
+/**
+ * The blob sealed as a delta against `base` (its plaintext; `baseId` its id),
+ * or undefined when that is not at most DELTA_MAX_SHARE of `fullSealedLength`
+ * or the base cannot serve (docs/repository-format.md, "Delta blobs").
+ */
+export function sealDeltaChunk(dek: Dek, id: Buffer, plaintext: Buffer, baseId: Buffer, base: Buffer, fullSealedLength: number): SealedBlob | undefined {
+  if (baseId.equals(id)) return undefined;
+  const payload = encodeDeltaPayload(plaintext, base);
+  if (!payload || payload.length + SEAL_OVERHEAD > fullSealedLength * DELTA_MAX_SHARE) return undefined;
+  return { type: 'data', id, dekId: dek.id, sealed: sealBlob(dek, id, payload), rawLength: plaintext.length, deltaBase: baseId };
+}
+
+/**
+ * Opens a sealed blob and checks that its plaintext hashes to its id. A delta
+ * blob needs `base`, the (checked) plaintext of the base its index entry names.
+ */
+export function openChunk(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string, base?: Buffer): Buffer {
   let plaintext: Buffer;
   try {
-    plaintext = decodePayload(openBlob(dek, id, sealed), rawLength);
+    plaintext = decodePayload(openBlob(dek, id, sealed), rawLength, base);
   } catch (err) {
     if (err instanceof IntegrityError || err instanceof PayloadEncodingError) {
       throw new BlobCorruptError(id.toString('hex'), packId, `does not decrypt or decompress (${err.message})`, { cause: err });

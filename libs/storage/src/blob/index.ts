@@ -1,1 +1,1 @@
-export { sealChunk, openChunk, makeBlob } from './codec.js';
+export { sealChunk, openChunk, makeBlob, sealDeltaChunk, DELTA_MAX_SHARE } from './codec.js';

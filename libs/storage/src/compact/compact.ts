@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { NotFoundError, StorageError } from '../errors.js';
 import { encodeIndexFile, type IndexFile } from '../index/index.js';
-import { PackBuilder, packIdFromName, packName, PACK_ENTRY_BYTES, readPackEntries, type PackEntry } from '../pack/index.js';
+import { entriesBytes, PackBuilder, packIdFromName, packName, readPackEntries, type PackEntry } from '../pack/index.js';
 import { DEFAULT_PACK_TARGET_BYTES, type Repository } from '../repository/index.js';
 import { loadWalManifests, saveWalManifest, type WalManifestFile } from '../wal/index.js';
 
@@ -119,7 +119,7 @@ const ORPHAN_MIN_AGE_MS = 60_000;
 
 /** Byte size of a pack file holding these entries (header, blobs, sealed trailer, its length). */
 function packBytes(entries: readonly PackEntry[]): number {
-  return 8 + entries.reduce((n, e) => n + e.length, 0) + 12 + 4 + entries.length * PACK_ENTRY_BYTES + 16 + 4;
+  return 8 + entries.reduce((n, e) => n + e.length, 0) + 12 + entriesBytes(entries) + 16 + 4;
 }
 
 /**
@@ -243,7 +243,7 @@ export class Compactor {
           const k = e.id.toString('latin1');
           if (copied.has(k) || [...(durableBlobs.get(k) ?? [])].some((p) => !compacted.has(p))) continue;
           copied.add(k);
-          builder.add({ type: e.type, id: e.id, dekId: e.dekId, sealed: bytes.subarray(e.offset, e.offset + e.length), rawLength: e.rawLength });
+          builder.add({ type: e.type, id: e.id, dekId: e.dekId, sealed: bytes.subarray(e.offset, e.offset + e.length), rawLength: e.rawLength, deltaBase: e.deltaBase });
           report.blobsCopied++;
           report.bytesCopied += e.length;
           if (builder.size >= o.packTargetBytes) await close();

@@ -80,6 +80,7 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
     });
     for (const f of wal.files) for (const id of f.content) used.add(id);
     for (const id of options.liveBlobs ?? []) used.add(id);
+    addDeltaBases(repo, used, problems);
     if (problems.length > 0) {
       throw new StorageError(
         'FAILED_PRECONDITION',
@@ -144,7 +145,7 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
         throw new StorageError('CORRUPT', `GC stopped: pack ${plan.id} does not match its hash, so its live blobs cannot be copied; run verify`);
       }
       for (const e of plan.usedHere) {
-        builder.add({ type: e.type, id: e.id, dekId: e.dekId, sealed: bytes.subarray(e.offset, e.offset + e.length), rawLength: e.rawLength });
+        builder.add({ type: e.type, id: e.id, dekId: e.dekId, sealed: bytes.subarray(e.offset, e.offset + e.length), rawLength: e.rawLength, deltaBase: e.deltaBase });
         if (builder.size >= target) await closeBuilder();
       }
     }
@@ -152,6 +153,7 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
 
     // Blobs a running backup was told exist since marking began keep their packs whole.
     const reused = repo.reusedSinceTracking();
+    addDeltaBases(repo, reused, []);
     for (const plan of plans) {
       if ((plan.action === 'delete' || plan.action === 'repack') && plan.entries.some((e) => reused.has(e.id.toString('hex')) && !plan.usedHere.includes(e))) {
         plan.action = 'keep';
@@ -202,5 +204,25 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
     return report;
   } finally {
     repo.reusedSinceTracking();
+  }
+}
+
+/**
+ * A delta blob is only as live as its base (docs/repository-format.md, "Delta
+ * blobs"): adds the base of every delta blob in `ids`, as the index's primary
+ * copy (the one GC keeps) names it. Writers never make a base that is itself
+ * a delta, but a chain is followed to its end all the same.
+ */
+function addDeltaBases(repo: Repository, ids: Set<string>, problems: Problem[]): void {
+  const todo = [...ids];
+  while (todo.length > 0) {
+    const hex = todo.pop()!;
+    const base = repo.index.get(Buffer.from(hex, 'hex'))?.deltaBase;
+    if (!base) continue;
+    const baseHex = base.toString('hex');
+    if (!repo.index.has(base)) problems.push({ kind: 'blob-missing', id: baseHex, detail: `base of delta blob ${hex} is not in the index` });
+    if (ids.has(baseHex)) continue;
+    ids.add(baseHex);
+    todo.push(baseHex);
   }
 }

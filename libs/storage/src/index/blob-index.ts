@@ -7,6 +7,8 @@ export interface IndexEntry {
   offset: number;
   length: number;
   rawLength: number;
+  /** The blob is stored as a delta against this data blob. */
+  deltaBase?: Buffer;
 }
 
 /** Map keys are the 32 id bytes as a latin1 string: half the memory of hex, same speed. */
@@ -103,5 +105,7 @@ export class BlobIndex {
 }
 
 function toIndexEntry(packId: string, e: PackEntry): IndexEntry {
-  return { packId, type: e.type, dekId: e.dekId, offset: e.offset, length: e.length, rawLength: e.rawLength };
+  const entry: IndexEntry = { packId, type: e.type, dekId: e.dekId, offset: e.offset, length: e.length, rawLength: e.rawLength };
+  if (e.deltaBase) entry.deltaBase = e.deltaBase;
+  return entry;
 }

@@ -1,4 +1,4 @@
-import { decodeEntries, encodeEntries, PACK_ENTRY_BYTES, type PackEntry } from '../pack/format.js';
+import { decodeEntriesAt, encodeEntries, type PackEntry } from '../pack/format.js';
 
 /**
  * Plaintext of an index object (docs/repository-format.md, "Index objects"):
@@ -48,11 +48,14 @@ export function decodeIndexFile(buf: Buffer): IndexFile {
   for (let i = 0; i < nPacks; i++) {
     need(36);
     const packId = buf.subarray(p, p + 32).toString('hex');
-    const count = buf.readUInt32LE(p + 32);
-    const len = 4 + count * PACK_ENTRY_BYTES;
-    need(32 + len);
-    packs.push({ packId, entries: decodeEntries(buf.subarray(p + 32, p + 32 + len)) });
-    p += 32 + len;
+    let decoded: { entries: PackEntry[]; next: number };
+    try {
+      decoded = decodeEntriesAt(buf, p + 32, false);
+    } catch (err) {
+      throw new IndexFormatError(`pack ${packId}: ${(err as Error).message}`);
+    }
+    packs.push({ packId, entries: decoded.entries });
+    p = decoded.next;
   }
   if (p !== buf.length) throw new IndexFormatError(`${buf.length - p} trailing bytes after the last pack`);
   return { supersedes, packs };

@@ -9,6 +9,8 @@ export interface SealedBlob {
   /** nonce || ciphertext || tag, as written into the pack. */
   sealed: Buffer;
   rawLength: number;
+  /** Stored as a delta against this data blob (docs/repository-format.md, "Delta blobs"). */
+  deltaBase?: Buffer;
 }
 
 export interface FinishedPack {
@@ -35,7 +37,9 @@ export class PackBuilder {
 
   add(blob: SealedBlob): void {
     if (this.bytes + blob.sealed.length > MAX_PACK_BYTES - (1 << 20)) throw new RangeError('pack would exceed 4 GiB');
-    this.entries.push({ type: blob.type, id: blob.id, dekId: blob.dekId, offset: this.bytes, length: blob.sealed.length, rawLength: blob.rawLength });
+    const entry: PackEntry = { type: blob.type, id: blob.id, dekId: blob.dekId, offset: this.bytes, length: blob.sealed.length, rawLength: blob.rawLength };
+    if (blob.deltaBase) entry.deltaBase = blob.deltaBase;
+    this.entries.push(entry);
     this.parts.push(blob.sealed);
     this.bytes += blob.sealed.length;
   }

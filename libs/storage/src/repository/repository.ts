@@ -32,6 +32,9 @@ export interface InitOptions extends RepositoryOptions {
 
 export const DEFAULT_PACK_TARGET_BYTES = 16 * 1024 * 1024;
 
+/** Deepest chain of delta blobs a reader follows (writers make none deeper than 1). */
+export const MAX_DELTA_DEPTH = 4;
+
 interface Compiled {
   packTargetBytes: number;
   maxPackWrites: number;
@@ -284,8 +287,8 @@ export class Repository {
     return entry;
   }
 
-  /** The plaintext of a blob, checked against its id. */
-  async readBlob(id: Buffer, referencedBy?: string): Promise<Buffer> {
+  /** The sealed bytes of a blob as its index entry locates them (not opened). */
+  async readSealed(id: Buffer, referencedBy?: string): Promise<{ entry: IndexEntry; sealed: Buffer }> {
     const entry = this.locate(id, referencedBy);
     let sealed: Buffer;
     try {
@@ -297,7 +300,23 @@ export class Repository {
     if (sealed.length !== entry.length) {
       throw new StorageError('CORRUPT', `pack ${entry.packId} is truncated: blob ${id.toString('hex')} needs bytes ${entry.offset}..${entry.offset + entry.length}`);
     }
-    return openChunk(await this.keys.dek(entry.dekId), this.keys.master.idKey, id, sealed, entry.rawLength, entry.packId);
+    return { entry, sealed };
+  }
+
+  /** The plaintext of a blob, checked against its id (a delta blob's base read and checked first). */
+  async readBlob(id: Buffer, referencedBy?: string): Promise<Buffer> {
+    return this.readBlobAt(id, referencedBy, 0);
+  }
+
+  private async readBlobAt(id: Buffer, referencedBy: string | undefined, depth: number): Promise<Buffer> {
+    const { entry, sealed } = await this.readSealed(id, referencedBy);
+    let base: Buffer | undefined;
+    if (entry.deltaBase) {
+      // Writers never chain deltas; a reader follows a short chain but never a cycle.
+      if (depth >= MAX_DELTA_DEPTH) throw new StorageError('CORRUPT', `blob ${id.toString('hex')} is a delta of a delta more than ${MAX_DELTA_DEPTH} deep (a cycle in the index?); run verify`);
+      base = await this.readBlobAt(entry.deltaBase, `delta blob ${id.toString('hex')}`, depth + 1);
+    }
+    return openChunk(await this.keys.dek(entry.dekId), this.keys.master.idKey, id, sealed, entry.rawLength, entry.packId, base);
   }
 
   // ---- metadata objects -------------------------------------------------

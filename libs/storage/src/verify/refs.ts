@@ -55,9 +55,13 @@ export async function walkSnapshotRefs(repo: Repository, snapshotId: string, see
       else if (e.type === 'file') {
         for (const b of e.content ?? []) {
           visit.onBlob(b);
-          if (!repo.index.has(Buffer.from(b, 'hex'))) {
+          const entry = repo.index.get(Buffer.from(b, 'hex'));
+          if (!entry) {
             complete = false;
             visit.onProblem({ kind: 'snapshot-incomplete', id: b, detail: `data blob of ${path} is missing`, snapshot: snapshotId, path });
+          } else if (entry.deltaBase && !repo.index.has(entry.deltaBase)) {
+            complete = false;
+            visit.onProblem({ kind: 'snapshot-incomplete', id: entry.deltaBase.toString('hex'), detail: `base of delta blob ${b} of ${path} is missing`, snapshot: snapshotId, path });
           }
         }
       }

@@ -137,7 +137,9 @@ export async function verifyRepository(repo: Repository, options: VerifyOptions 
       const sealed = bytes.subarray(e.offset, e.offset + e.length);
       try {
         if (sealed.length !== e.length) throw new BlobCorruptError(hex, packId, 'pack ends inside the blob');
-        openChunk(await repo.keys.dek(e.dekId), repo.keys.master.idKey, e.id, sealed, e.rawLength, packId);
+        // A delta blob is checked whole: its base read (and checked) too.
+        const base = e.deltaBase ? await repo.readBlob(e.deltaBase, `delta blob ${hex}`) : undefined;
+        openChunk(await repo.keys.dek(e.dekId), repo.keys.master.idKey, e.id, sealed, e.rawLength, packId, base);
         blobsChecked++;
       } catch (err) {
         if (err instanceof StorageError && err.code === 'NOT_FOUND') continue; // reported as key-missing
@@ -187,7 +189,7 @@ export async function verifyRepository(repo: Repository, options: VerifyOptions 
 
 function sameEntries(a: readonly PackEntry[], b: readonly PackEntry[]): boolean {
   if (a.length !== b.length) return false;
-  const key = (e: PackEntry) => `${e.id.toString('hex')}:${e.offset}:${e.length}:${e.rawLength}:${e.dekId.toString('hex')}:${e.type}`;
+  const key = (e: PackEntry) => `${e.id.toString('hex')}:${e.offset}:${e.length}:${e.rawLength}:${e.dekId.toString('hex')}:${e.type}:${e.deltaBase?.toString('hex') ?? ''}`;
   const set = new Set(a.map(key));
   return b.every((e) => set.has(key(e)));
 }

@@ -32,6 +32,20 @@ export interface BlobPart {
    */
   'offset'?: (number);
   'data'?: (Buffer | Uint8Array | string);
+  /**
+   * Uploads: a hint, the id of the blob this one most likely differs little
+   * from (the previous version of the same piece of the same file). The
+   * coordinator may store the blob as a delta against it
+   * (docs/repository-format.md, "Delta blobs"); an unknown or unsuitable id
+   * costs nothing. Downloads: the blob travels as it is stored, a delta whose
+   * payload needs this base blob's plaintext; the base was sent on this stream
+   * just before it, with base_only set. Set on every part, or on none.
+   */
+  'deltaBase'?: (Buffer | Uint8Array | string);
+  /**
+   * Downloads: not asked for; the base of the next blob on the stream.
+   */
+  'baseOnly'?: (boolean);
 }
 
 /**
@@ -64,4 +78,18 @@ export interface BlobPart__Output {
    */
   'offset': (number);
   'data': (Buffer);
+  /**
+   * Uploads: a hint, the id of the blob this one most likely differs little
+   * from (the previous version of the same piece of the same file). The
+   * coordinator may store the blob as a delta against it
+   * (docs/repository-format.md, "Delta blobs"); an unknown or unsuitable id
+   * costs nothing. Downloads: the blob travels as it is stored, a delta whose
+   * payload needs this base blob's plaintext; the base was sent on this stream
+   * just before it, with base_only set. Set on every part, or on none.
+   */
+  'deltaBase': (Buffer);
+  /**
+   * Downloads: not asked for; the base of the next blob on the stream.
+   */
+  'baseOnly': (boolean);
 }

@@ -1,0 +1,63 @@
+/**
+ * One OpenPool job, the same on a worker thread and inline: open a sealed
+ * blob and check it against its id; a delta blob opens its base first; with
+ * `makeDelta`, also seal the blob as a delta against a candidate base.
+ */
+import type { Dek } from '@pbk/crypto';
+import { openChunk, sealDeltaChunk } from '../blob/codec.js';
+import { BlobCorruptError } from '../errors.js';
+
+export interface DeltaBase {
+  id: Buffer;
+  dek: Dek;
+  sealed: Buffer;
+  rawLength: number;
+  packId?: string;
+}
+
+export interface OpenJobInput {
+  dek: Dek;
+  idKey: Buffer;
+  id: Buffer;
+  sealed: Buffer;
+  rawLength: number | undefined;
+  packId: string | undefined;
+  /** The base of a delta blob, or with makeDelta the candidate base. */
+  base?: DeltaBase;
+  makeDelta?: boolean;
+}
+
+export interface OpenJobResult {
+  plaintext: Buffer;
+  /** With makeDelta: the blob sealed as a delta against the base, when that pays (sealDeltaChunk). */
+  delta?: Buffer;
+  /** With makeDelta: why the candidate base could not serve (it does not open). */
+  baseProblem?: string;
+}
+
+export function runOpenJob(job: OpenJobInput): OpenJobResult {
+  const openBase = (b: DeltaBase) => openChunk(b.dek, job.idKey, b.id, b.sealed, b.rawLength, b.packId);
+  if (!job.makeDelta) {
+    let base: Buffer | undefined;
+    if (job.base) {
+      try {
+        base = openBase(job.base);
+      } catch (err) {
+        if (!(err instanceof BlobCorruptError)) throw err;
+        throw new BlobCorruptError(job.id.toString('hex'), job.packId, `its delta base ${err.message}`, { cause: err });
+      }
+    }
+    return { plaintext: openChunk(job.dek, job.idKey, job.id, job.sealed, job.rawLength, job.packId, base) };
+  }
+  // The upload is checked whatever the base: a candidate base that does not open costs the delta, never the blob.
+  const plaintext = openChunk(job.dek, job.idKey, job.id, job.sealed, job.rawLength, job.packId);
+  if (!job.base) return { plaintext };
+  let base: Buffer;
+  try {
+    base = openBase(job.base);
+  } catch (err) {
+    if (!(err instanceof BlobCorruptError)) throw err;
+    return { plaintext, baseProblem: err.message };
+  }
+  return { plaintext, delta: sealDeltaChunk(job.dek, job.id, plaintext, job.base.id, base, job.sealed.length)?.sealed };
+}
