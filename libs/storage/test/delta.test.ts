@@ -1,38 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { keyedId } from '@pbk/crypto';
 import { describe, expect, it } from 'vitest';
 import { backupDirectory, OpenPool } from '../src/archiver/index.js';
-import { makeBlob, openChunk, sealChunk, sealDeltaChunk } from '../src/blob/index.js';
-import { Chunker } from '../src/chunker/index.js';
+import { makeBlob, openChunk, sealDeltaChunk } from '../src/blob/index.js';
 import { BlobCorruptError } from '../src/errors.js';
 import { collectGarbage } from '../src/gc/index.js';
 import { decodeIndexFile, encodeIndexFile } from '../src/index/index.js';
 import { decodeEntries, encodeEntries, PackFormatError, packName, type PackEntry } from '../src/pack/index.js';
-import type { Repository } from '../src/repository/index.js';
 import { restoreSnapshot } from '../src/restore/index.js';
 import { verifyRepository } from '../src/verify/index.js';
-import { useRepoFixture } from './helpers.js';
-
-/** Compressible but not trivial: lines of text with random numbers, like a table's pages. */
-function pageLike(bytes: number): Buffer {
-  const lines: string[] = [];
-  let n = 0;
-  while (n < bytes) {
-    const line = `row ${lines.length} author ${Math.floor(Math.random() * 5000)} ${randomBytes(12).toString('hex')} hello there\n`;
-    lines.push(line);
-    n += line.length;
-  }
-  return Buffer.from(lines.join('')).subarray(0, bytes);
-}
-
-/** `base` with a few bytes changed every 8 KiB, as row updates change a page. */
-function edited(base: Buffer): Buffer {
-  const out = Buffer.from(base);
-  for (let at = 100; at < out.length; at += 8192) out.writeUInt32LE(0xdeadbeef, at);
-  return out;
-}
+import { edited, pageLike, storeAsDeltas, useRepoFixture } from './helpers.js';
 
 const source = { host: 'h', kind: 'files' as const, name: 'd' };
 
@@ -122,29 +100,6 @@ describe('delta blobs', () => {
       await pool.close();
     }
   });
-
-  /** Stores every chunk of `data` the repository lacks as a delta against the chunk at the same index of `previous`. */
-  async function storeAsDeltas(repo: Repository, previous: Buffer, data: Buffer): Promise<number> {
-    const cut = (b: Buffer) => {
-      const c = new Chunker(repo.chunkerOptions);
-      const out = c.push(b);
-      const last = c.finish();
-      return last ? [...out, last] : out;
-    };
-    const olds = cut(previous);
-    const dek = await repo.keys.newDek();
-    let stored = 0;
-    for (const [i, chunk] of cut(data).entries()) {
-      const id = keyedId(repo.keys.master.idKey, chunk);
-      if (repo.index.has(id) || !olds[i]) continue;
-      const full = sealChunk(dek, 'data', id, chunk);
-      const delta = sealDeltaChunk(dek, id, chunk, keyedId(repo.keys.master.idKey, olds[i]!), olds[i]!, full.sealed.length);
-      await repo.addBlob(delta ?? full);
-      if (delta) stored++;
-    }
-    await repo.flush();
-    return stored;
-  }
 
   it('a snapshot of delta blobs restores; GC keeps their bases when the older snapshot goes; a lost base is reported', async () => {
     const repo = fx.t.repo;
