@@ -242,12 +242,15 @@ export function buildTree(dek: Dek, idKey: Buffer, files: { name: string; data: 
   return { root, blobs: [...blobs, root] };
 }
 
-function wireBlob(b: ReturnType<typeof makeBlob>) {
-  return { id: b.id, type: b.type === 'tree' ? ('BLOB_TYPE_TREE' as const) : ('BLOB_TYPE_DATA' as const), dekId: b.dekId, rawLength: b.rawLength, sealed: b.sealed };
+function wireBlob(b: ReturnType<typeof makeBlob>, deltaBase?: Buffer) {
+  return { id: b.id, type: b.type === 'tree' ? ('BLOB_TYPE_TREE' as const) : ('BLOB_TYPE_DATA' as const), dekId: b.dekId, rawLength: b.rawLength, sealed: b.sealed, ...(deltaBase ? { deltaBase } : {}) };
 }
 
-/** Streams blobs on one UploadBlobs call and resolves with the (durable) response. */
-export function upload(client: v1.AgentServiceClient, runId: Buffer, blobs: ReturnType<typeof makeBlob>[]): Promise<v1.UploadBlobsResponse__Output> {
+/**
+ * Streams blobs on one UploadBlobs call and resolves with the (durable)
+ * response. `hints`: blob id (hex) -> the delta base to name for it.
+ */
+export function upload(client: v1.AgentServiceClient, runId: Buffer, blobs: ReturnType<typeof makeBlob>[], hints?: ReadonlyMap<string, Buffer>): Promise<v1.UploadBlobsResponse__Output> {
   return new Promise((resolve, reject) => {
     const stream = client.uploadBlobs({ deadline: new Date(Date.now() + 120_000) }, (err, res) => (err ? reject(fromGrpcStatus(err)) : resolve(res!)));
     const batcher = new BlobMessageBatcher();
@@ -256,7 +259,7 @@ export function upload(client: v1.AgentServiceClient, runId: Buffer, blobs: Retu
       stream.write({ runId: first ? runId : Buffer.alloc(0), parts });
       first = false;
     };
-    for (const b of blobs) for (const parts of batcher.push(wireBlob(b))) send(parts);
+    for (const b of blobs) for (const parts of batcher.push(wireBlob(b, hints?.get(b.id.toString('hex'))))) send(parts);
     const last = batcher.flush();
     if (last) send(last);
     stream.end();
