@@ -26,9 +26,11 @@ import {
   initData,
   metric,
   operatorClient,
+  PG_SOURCE,
   serve,
   tempDir,
   upload,
+  walOps,
   type AgentCreds,
   type Serving,
 } from './harness.js';
@@ -160,6 +162,31 @@ describe('delta blobs', () => {
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(Number(report.snapshotsChecked)).toBeGreaterThanOrEqual(3);
+  }, 120_000);
+
+  it('GetWal sends a WAL blob stored as a delta with its base, so the file reads back whole', async () => {
+    // Agents never hint WAL blobs; the coordinator honours a hint on any data blob, so GetWal must cope.
+    let begin!: v1.BeginBackupResponse__Output;
+    const wal = walOps(
+      () => agent,
+      () => begin,
+    );
+    begin = await call<v1.BeginBackupRequest, v1.BeginBackupResponse__Output>(c(), 'beginBackup', { source: PG_SOURCE(), walStream: true });
+    const seg1 = tableText(16 * 1024);
+    await wal.putWal('000000010000000000000001', seg1, true);
+    // The next segment: every 4 KiB piece one byte off its counterpart in the first.
+    const seg2 = Buffer.from(seg1);
+    for (let off = 100; off < seg2.length; off += 4096) seg2[off]! ^= 0x20;
+    const pieces1 = wal.pieces(seg1);
+    const pieces2 = wal.pieces(seg2);
+    const deltasBefore = await metric(coordinator, 'pbk_delta_blobs_total');
+    await call(c(), 'missingBlobs', { runId: begin.runId, ids: pieces2.map((p) => p.id) });
+    await upload(agent, begin.runId, pieces2, new Map(pieces2.map((p, i) => [p.id.toString('hex'), pieces1[i]!.id])));
+    await wal.putWal('000000010000000000000002', seg2, true, { uploadBlobs: false });
+    expect(await metric(coordinator, 'pbk_delta_blobs_total')).toBe(deltasBefore + pieces2.length);
+    const got = await wal.getWal('000000010000000000000002');
+    expect(got.data.equals(seg2)).toBe(true);
+    expect((await wal.getWal('000000010000000000000001')).data.equals(seg1)).toBe(true);
   }, 120_000);
 
   it('the repository on disk holds the chunk as a delta against its base, at the size the run reported', async () => {

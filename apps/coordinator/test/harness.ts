@@ -357,7 +357,7 @@ export function walOps(agent: () => v1.AgentServiceClient, begin: () => v1.Begin
         sha256: sha(data),
       });
     },
-    /** GetWal, every blob opened with the keys the stream sent and checked against its id. */
+    /** GetWal, every blob opened with the keys the stream sent and checked against its id (a delta blob with the base sent just before it). */
     async getWal(file: string, opts: { allowPartial?: boolean; client?: v1.AgentServiceClient; source?: v1.SourceRef } = {}): Promise<{ file: v1.WalFile__Output; data: Buffer }> {
       const c = opts.client ?? agent();
       const msgs = await collect<v1.GetWalResponse__Output>(c.getWal({ source: opts.source ?? PG_SOURCE(), fileName: file, allowPartial: opts.allowPartial ?? false }));
@@ -365,10 +365,16 @@ export function walOps(agent: () => v1.AgentServiceClient, begin: () => v1.Begin
       let idKey: Buffer | undefined;
       const assembler = new BlobAssembler();
       const out: Buffer[] = [];
+      let base: { id: Buffer; plain: Buffer } | undefined;
       for (const m of msgs) {
         if (m.blobs!.idKey.length === 32) idKey = m.blobs!.idKey;
         for (const k of m.blobs!.keys) keys.set(k.id.toString('hex'), k);
-        for (const b of assembler.push(m.blobs!.parts)) out.push(openChunk(keys.get(b.dekId.toString('hex'))!, idKey!, b.id, b.sealed, b.rawLength));
+        for (const b of assembler.push(m.blobs!.parts)) {
+          const basePlain = b.deltaBase && base?.id.equals(b.deltaBase) ? base.plain : undefined;
+          const plain = openChunk(keys.get(b.dekId.toString('hex'))!, idKey!, b.id, b.sealed, b.rawLength, undefined, basePlain);
+          if (b.baseOnly) base = { id: b.id, plain };
+          else out.push(plain);
+        }
       }
       return { file: msgs[0]!.file!, data: Buffer.concat(out) };
     },
