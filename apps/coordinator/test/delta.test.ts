@@ -198,7 +198,31 @@ describe('delta blobs', () => {
     expect(repo.index.get(second.idA)?.deltaBase).toBeUndefined();
     expect(entry.length + repo.index.get(second.treeId)!.length).toBe(Number(second.snapshot.stats!.storedBytes));
     expect((await repo.readBlob(second.idB)).equals(plainB)).toBe(true);
-    // Back up for afterAll's clean stop.
-    coordinator = await serve(dir);
+    await reconnect();
+  }, 120_000);
+
+  it("a run's stored_bytes survives a coordinator restart in the middle of the run", async () => {
+    const begin = await call<v1.BeginBackupRequest, v1.BeginBackupResponse__Output>(c(), 'beginBackup', { source: FILES_SOURCE('restart'), mode: 'BACKUP_MODE_FULL' });
+    const tree = buildTree({ id: begin.dek!.id, key: begin.dek!.key }, begin.idKey, [
+      { name: 'one', data: randomBytes(100_000) },
+      { name: 'two', data: randomBytes(100_000) },
+    ]);
+    await call(c(), 'missingBlobs', { runId: begin.runId, ids: tree.blobs.map((b) => b.id) });
+    await upload(agent, begin.runId, tree.blobs.slice(0, 1));
+    await coordinator.stop('SIGTERM');
+    await reconnect();
+    await call(c(), 'missingBlobs', { runId: begin.runId, ids: tree.blobs.map((b) => b.id) });
+    await upload(agent, begin.runId, tree.blobs.slice(1));
+    const { snapshot } = await call<v1.CommitBackupRequest, v1.CommitBackupResponse__Output>(c(), 'commitBackup', { runId: begin.runId, treeRoot: tree.root.id, timeUnixMs: Date.now(), stats: { files: 2 } });
+    expect(Number(snapshot!.stats!.storedBytes)).toBe(tree.blobs.reduce((n, b) => n + b.sealed.length, 0));
   }, 120_000);
 });
+
+/** A fresh coordinator process on the same data directory, and clients for it. */
+async function reconnect(): Promise<void> {
+  agent.close();
+  admin.close();
+  coordinator = await serve(dir);
+  admin = operatorClient(coordinator.ready.grpc, await adminCreds(dir));
+  agent = agentClient(coordinator.ready.grpc, host);
+}
