@@ -27,14 +27,21 @@ export class DeltaBaseReader {
     private readonly log: Logger,
   ) {}
 
-  /** The id of the blob `blob` may be stored against, or undefined when its hint does not qualify. */
+  /** The id of the blob `blob` may be stored against (its hint, or the hint's own base), or undefined when the hint does not qualify. */
   candidate(blob: WireBlob): Buffer | undefined {
     const hint = blob.deltaBase;
     if (hint === undefined || hint.length !== 32 || blob.type !== 'BLOB_TYPE_DATA' || hint.equals(blob.id)) return undefined;
-    const entry = this.repo.index.get(hint);
-    // Writers never chain deltas: a base is a data blob stored whole (its primary copy, the one readers use).
-    if (entry === undefined || entry.type !== 'data' || entry.deltaBase !== undefined) return undefined;
-    return hint;
+    let base = hint;
+    let entry = this.repo.index.get(base);
+    // A hint stored as a delta itself (last week's changed chunk) points on to its base: the delta is
+    // made against that whole blob, so writers never chain deltas.
+    if (entry?.deltaBase !== undefined) {
+      base = entry.deltaBase;
+      entry = this.repo.index.get(base);
+    }
+    // A base is a data blob stored whole (its primary copy, the one readers use).
+    if (entry === undefined || entry.type !== 'data' || entry.deltaBase !== undefined || base.equals(blob.id)) return undefined;
+    return base;
   }
 
   /** The base's sealed bytes and key, or undefined (logged once per base) when they cannot be read. */
