@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Server, type ServerWritableStream } from '@grpc/grpc-js';
+import { Server, status, type ServerWritableStream } from '@grpc/grpc-js';
 import {
   authorize,
   createCa,
@@ -182,6 +182,14 @@ const handlers: v1.OperatorServiceHandlers = {
     call.write({ jobId, report: { ok: problems.length === 0, snapshotsChecked: '3', packsChecked: '4', blobsChecked: '1234', bytesRead: String(1024 ** 2), durationMs: '2500', problems } });
     call.end();
   }),
+
+  // Not exercised here (their CLI commands have tests against the real coordinator).
+  Validate(call) {
+    call.emit('error', { code: status.UNIMPLEMENTED, details: 'not in this stand-in' });
+  },
+  CompactRepository(_call, callback) {
+    callback({ code: status.UNIMPLEMENTED, details: 'not in this stand-in' });
+  },
 };
 
 interface Result {

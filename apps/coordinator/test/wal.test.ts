@@ -90,7 +90,7 @@ describe('PutWal / GetWal', () => {
 
   it('refuses different content under a complete name with INTEGRITY and keeps the stored file', async () => {
     const forged = Buffer.from(seg);
-    forged[100] ^= 0xff;
+    forged[100]! ^= 0xff;
     const e = await expectRemote(putWal(SEG, forged, true));
     expect(e.code).toBe('INTEGRITY');
     expect(e.message).toContain(SEG);
@@ -103,7 +103,7 @@ describe('PutWal / GetWal', () => {
     await putWal(name, data, false);
     expect((await expectRemote(putWal(name, data.subarray(0, 8_000), false))).code).toBe('INTEGRITY');
     const changed = Buffer.from(data);
-    changed[5] ^= 1;
+    changed[5]! ^= 1;
     expect((await expectRemote(putWal(name, changed, false))).code).toBe('INTEGRITY');
     expect((await getWal(name, { allowPartial: true })).data.equals(data)).toBe(true);
   });
