@@ -50,6 +50,10 @@ export async function fetchWal(rpc: Pick<WalRpc, 'getWal'>, source: v1.SourceRef
         if (dek === undefined || idKey === undefined) {
           throw new WalCorruptError(fileName, hex, `WAL file ${fileName}: blob ${hex} arrived without its key; the coordinator must send keys and the id-key first`);
         }
+        if (blob.deltaBase !== undefined || blob.baseOnly) {
+          // WAL is never stored as deltas: such a blob is not WAL of this file, and opening it without its base would fail obscurely.
+          throw new WalCorruptError(fileName, hex, `WAL file ${fileName}: blob ${hex} arrived as a ${blob.baseOnly ? 'delta base' : 'delta blob'}, and WAL is never delta-encoded; recovery must stop here. Run 'pbk verify' on the coordinator`);
+        }
         try {
           pieces.push(openChunk(dek, idKey, blob.id, blob.sealed, blob.rawLength));
         } catch (err) {
