@@ -46,7 +46,8 @@ function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError; miss
         highWaterMark: 2,
         write(msg: v1.UploadBlobsRequest, _enc, cb) {
           s.messages++;
-          const parts = msg.parts as v1.BlobPart__Output[];
+          // As the gRPC decoder gives them: every field present, empty when unset.
+          const parts = (msg.parts as v1.BlobPart[]).map((p) => ({ deltaBase: Buffer.alloc(0), baseOnly: false, ...p })) as v1.BlobPart__Output[];
           s.maxMessageBytes = Math.max(s.maxMessageBytes, parts.reduce((n, p) => n + p.data.length, 0));
           if (!(msg.runId as Buffer).equals(RUN)) return cb(new Error('wrong run id'));
           s.received.push(...assembler.push(parts));
@@ -134,6 +135,19 @@ describe('RemoteBlobSink', () => {
     expect(f.streams[0]!.maxMessageBytes).toBeLessThanOrEqual(16 * 1024);
     expect(stats).toMatchObject({ blobs: blobs.length, sealedBytes: blobs.reduce((n, b) => n + b.sealed.length, 0), streams: 1, stored: blobs.length });
     expect(stats.rawBytes).toBe(blobs.reduce((n, b) => n + b.rawLength, 0));
+  });
+
+  it('sends a delta-base hint as delta_base on every part of its blob, and none on the others', async () => {
+    const f = fakeRpc();
+    const sink = new RemoteBlobSink(f.rpc, RUN, { messageBytes: 16 * 1024 });
+    const hint = randomBytes(32);
+    const blobs = [blob(100), blob(40_000), blob(2000)];
+    await Promise.all([sink.addBlob(blobs[0]!), sink.addBlob(blobs[1]!, hint), sink.addBlob(blobs[2]!)]);
+    const stats = await sink.flush();
+    const got = f.streams[0]!.received;
+    expect(got.map((b) => b.deltaBase?.toString('hex'))).toEqual([undefined, hint.toString('hex'), undefined]);
+    expect(got[1]!.sealed.equals(blobs[1]!.sealed)).toBe(true); // spans parts: the assembler checked every part names the same base
+    expect(stats.hinted).toBe(1);
   });
 
   it('closes a stream at the target size and fills the next while its ack is outstanding, never two acks', async () => {
