@@ -7,7 +7,8 @@
 // (or PBK_PASSPHRASE=... for a passphrase KEK). Imports nothing from pbk.
 import { createDecipheriv, createHash, createHmac, scryptSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -24,10 +25,20 @@ function openAead(key, sealed, aad) {
   d.setAuthTag(sealed.subarray(sealed.length - 16));
   return Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]);
 }
-function decodePayload(p) {
+function decodePayload(p, base) {
   if (p[0] === 0) return p.subarray(1);
   if (p[0] === 1) return execFileSync('zstd', ['-d', '-c', '-q'], { input: p.subarray(1), maxBuffer: 1 << 30 });
-  throw new Error(`unknown encoding byte ${p[0]}`);
+  if (p[0] === 2 && base) {
+    // A delta: the base's plaintext is the frame's raw-content dictionary (zstd -D wants it in a file: private, removed at once).
+    const dir = mkdtempSync(join(tmpdir(), 'pbk-manual-'));
+    try {
+      writeFileSync(join(dir, 'base'), base, { mode: 0o600 });
+      return execFileSync('zstd', ['-d', '-c', '-q', '-D', join(dir, 'base')], { input: p.subarray(1), maxBuffer: 1 << 30 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  throw new Error(`unknown encoding byte ${p[0]}${p[0] === 2 ? ' (a delta blob without a base in its index entry)' : ''}`);
 }
 function unwrap(kek, kekVersion, keyId, wrapped, label) {
   if (wrapped[0] !== 1 || wrapped.readUInt32BE(1) !== kekVersion) throw new Error('wrapped key: wrong format or KEK version');
@@ -65,8 +76,12 @@ for (const [id, b] of indexFiles) {
     const packId = b.subarray(p, p + 32).toString('hex');
     const count = b.readUInt32LE(p + 32);
     p += 36;
-    for (let j = 0; j < count; j++, p += 64) {
-      index.set(b.subarray(p + 16, p + 48).toString('hex'), { packId, offset: b.readUInt32LE(p + 4), length: b.readUInt32LE(p + 8), dekId: b.subarray(p + 48, p + 64) });
+    for (let j = 0; j < count; j++) {
+      // Flags bit 0: a delta blob, its base id follows the 64-byte entry.
+      const delta = (b[p + 1] & 1) === 1;
+      const deltaBase = delta ? b.subarray(p + 64, p + 96).toString('hex') : undefined;
+      index.set(b.subarray(p + 16, p + 48).toString('hex'), { packId, offset: b.readUInt32LE(p + 4), length: b.readUInt32LE(p + 8), dekId: b.subarray(p + 48, p + 64), deltaBase });
+      p += delta ? 96 : 64;
     }
   }
 }
@@ -83,7 +98,7 @@ function blob(idHex) {
   const dekHex = e.dekId.toString('hex');
   if (!deks.has(dekHex)) deks.set(dekHex, unwrap(kek, rec.version, e.dekId, rd(`keys/dek/${dekHex}`), 'dek'));
   const id = Buffer.from(idHex, 'hex');
-  const plain = decodePayload(openAead(deks.get(dekHex), sealed, Buffer.concat([Buffer.from('pbk-blob-v1\0'), id, e.dekId])));
+  const plain = decodePayload(openAead(deks.get(dekHex), sealed, Buffer.concat([Buffer.from('pbk-blob-v1\0'), id, e.dekId])), e.deltaBase && blob(e.deltaBase));
   if (!createHmac('sha256', idKey).update(plain).digest().equals(id)) throw new Error(`blob ${idHex} does not match its id`);
   return plain;
 }

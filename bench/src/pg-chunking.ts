@@ -16,7 +16,11 @@
 // as the agent does) and the bytes the next one adds (chunks not seen
 // before), their share, the blob counts, and an estimate of the metadata
 // each blob costs (sealing 29 B + pack trailer 64 B + index entry 64 B per
-// new blob; 66 B of tree content list per blob for every snapshot).
+// new blob; 66 B of tree content list per blob for every snapshot). The
+// `second_delta_*` figures store every new chunk of the second state as the
+// coordinator would, as a delta blob against the first state's chunk at the
+// same offset of the same file when that takes at most half its size
+// (docs/repository-format.md, "Delta blobs").
 //
 // Nothing here goes through pbk's processes: it measures the data, so the
 // figures do not move with machine load. Reads the cluster's files as root
@@ -25,11 +29,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Chunker, DEFAULT_CHUNKER_OPTIONS, sealChunk, type ChunkerOptions } from '@pbk/storage';
+import { Chunker, DEFAULT_CHUNKER_OPTIONS, sealChunk, sealDeltaChunk, type ChunkerOptions } from '@pbk/storage';
 import { isRoot, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
 import { chatTraffic, createChatDataset, type ChatEdits } from './pg-chat.js';
 import { runAsScript } from './system.js';
-
 const PER_NEW_BLOB_BYTES = 29 + 64 + 64;
 const PER_LISTED_BLOB_BYTES = 66;
 
@@ -92,6 +95,9 @@ interface State {
   /** Per strategy: sha256 (hex) of every chunk of this state. */
   seen: Map<string, Set<string>>;
   rawBytes: number;
+  /** The files' bytes and, per strategy, each file's chunk start offsets: the bases of delta chunks. */
+  files: Map<string, Buffer>;
+  starts: Map<string, Map<string, number[]>>;
 }
 
 interface Figures {
@@ -101,15 +107,22 @@ interface Figures {
 }
 
 /** Per strategy: what a full backup of this state stores alone (`full`), and what it adds after `before` (`added`). */
-type Cut = Record<string, { full: Figures; added: Figures; addedByFile: Map<string, number> }>;
+type Cut = Record<string, { full: Figures; added: Figures; addedDelta: Figures; addedByFile: Map<string, number> }>;
 
 const dek = { id: randomBytes(16), key: randomBytes(32) };
+/** Stands for the base's id: only the delta's size is measured here. */
+const baseId = randomBytes(32);
 
 /** Reads the data dir once and cuts it with every strategy. */
 async function cutState(dataDir: string, before: State | undefined): Promise<{ state: State; cut: Cut }> {
-  const state: State = { seen: new Map(STRATEGIES.map((s) => [s.name, new Set<string>()])), rawBytes: 0 };
+  const state: State = {
+    seen: new Map(STRATEGIES.map((s) => [s.name, new Set<string>()])),
+    rawBytes: 0,
+    files: new Map(),
+    starts: new Map(STRATEGIES.map((s) => [s.name, new Map<string, number[]>()])),
+  };
   const zero = (): Figures => ({ stored_bytes: 0, blobs: 0, listed_blobs: 0 });
-  const cut: Cut = Object.fromEntries(STRATEGIES.map((s) => [s.name, { full: zero(), added: zero(), addedByFile: new Map<string, number>() }]));
+  const cut: Cut = Object.fromEntries(STRATEGIES.map((s) => [s.name, { full: zero(), added: zero(), addedDelta: zero(), addedByFile: new Map<string, number>() }]));
   for await (const rel of dataFiles(dataDir)) {
     let data: Buffer;
     try {
@@ -118,11 +131,20 @@ async function cutState(dataDir: string, before: State | undefined): Promise<{ s
       continue; // removed while walking (a temp file): pg_basebackup skips those too
     }
     state.rawBytes += data.length;
+    if (!before) state.files.set(rel, data);
+    const oldData = before?.files.get(rel);
     for (const s of STRATEGIES) {
       const seen = state.seen.get(s.name)!;
       const old = before?.seen.get(s.name);
-      const { full, added, addedByFile } = cut[s.name]!;
+      const oldStarts = before?.starts.get(s.name)?.get(rel);
+      const starts: number[] = [];
+      state.starts.get(s.name)!.set(rel, starts);
+      const { full, added, addedDelta, addedByFile } = cut[s.name]!;
+      let at = 0;
       for (const chunk of s.cut(data)) {
+        const start = at;
+        starts.push(start);
+        at += chunk.length;
         const h = createHash('sha256').update(chunk).digest('hex');
         full.listed_blobs++;
         added.listed_blobs++;
@@ -134,6 +156,23 @@ async function cutState(dataDir: string, before: State | undefined): Promise<{ s
         if (old?.has(h)) continue;
         added.blobs++;
         added.stored_bytes += sealed;
+        addedDelta.blobs++;
+        let stored = sealed;
+        if (oldData && oldStarts && oldStarts.length > 0) {
+          // The base: the previous state's chunk that covers this chunk's first byte.
+          let lo = 0;
+          let hi = oldStarts.length - 1;
+          while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if (oldStarts[mid]! <= start) lo = mid;
+            else hi = mid - 1;
+          }
+          const i = lo;
+          const base = oldData.subarray(oldStarts[i]!, oldStarts[i + 1] ?? oldData.length);
+          const delta = start < oldData.length ? sealDeltaChunk(dek, Buffer.from(h, 'hex'), chunk, baseId, base, sealed) : undefined;
+          if (delta) stored = delta.sealed.length;
+        }
+        addedDelta.stored_bytes += stored;
         addedByFile.set(rel, (addedByFile.get(rel) ?? 0) + sealed);
       }
     }
@@ -148,7 +187,7 @@ const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 100
 function compare(first: Cut, second: Cut, names: Map<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, { full }] of Object.entries(first)) {
-    const { added, addedByFile } = second[name]!;
+    const { added, addedDelta, addedByFile } = second[name]!;
     const top = [...addedByFile].sort((a, b) => b[1] - a[1]).slice(0, 5);
     out[name] = {
       first_stored_bytes: full.stored_bytes,
@@ -157,6 +196,8 @@ function compare(first: Cut, second: Cut, names: Map<string, string>): Record<st
       second_new_blobs: added.blobs,
       second_listed_blobs: added.listed_blobs,
       second_share: ratio(added.stored_bytes, full.stored_bytes),
+      second_delta_stored_bytes: addedDelta.stored_bytes,
+      second_delta_share: ratio(addedDelta.stored_bytes, full.stored_bytes),
       second_share_with_metadata: ratio(added.stored_bytes + metadata(added), full.stored_bytes + metadata(full)),
       second_top_files: Object.fromEntries(top.map(([file, bytes]) => [names.get(file) ?? file, bytes])),
     };

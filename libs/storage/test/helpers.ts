@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, symlink, utimes, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
-import type { InitOptions } from '../src/repository/index.js';
+import { keyedId } from '@pbk/crypto';
+import { sealChunk, sealDeltaChunk } from '../src/blob/index.js';
+import { Chunker } from '../src/chunker/index.js';
+import type { InitOptions, Repository } from '../src/repository/index.js';
 import { makeTestRepo, tempDir, type TestRepo } from '../src/testing.js';
 
 /** A small tree with every entry type the archiver must keep. */
@@ -73,4 +76,46 @@ export function useRepoFixture(options: InitOptions = {}): RepoFixture {
     await fx.work?.cleanup();
   });
   return fx;
+}
+
+/** Compressible but not trivial: lines of text with random numbers, like a table's pages. */
+export function pageLike(bytes: number): Buffer {
+  const lines: string[] = [];
+  let n = 0;
+  while (n < bytes) {
+    const line = `row ${lines.length} author ${Math.floor(Math.random() * 5000)} ${randomBytes(12).toString('hex')} hello there\n`;
+    lines.push(line);
+    n += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, bytes);
+}
+
+/** `base` with a few bytes changed every 8 KiB, as row updates change a page. */
+export function edited(base: Buffer): Buffer {
+  const out = Buffer.from(base);
+  for (let at = 100; at < out.length; at += 8192) out.writeUInt32LE(0xdeadbeef, at);
+  return out;
+}
+
+/** Stores every chunk of `data` the repository lacks as a delta against the chunk at the same index of `previous`. */
+export async function storeAsDeltas(repo: Repository, previous: Buffer, data: Buffer): Promise<number> {
+  const cut = (b: Buffer) => {
+    const c = new Chunker(repo.chunkerOptions);
+    const out = c.push(b);
+    const last = c.finish();
+    return last ? [...out, last] : out;
+  };
+  const olds = cut(previous);
+  const dek = await repo.keys.newDek();
+  let stored = 0;
+  for (const [i, chunk] of cut(data).entries()) {
+    const id = keyedId(repo.keys.master.idKey, chunk);
+    if (repo.index.has(id) || !olds[i]) continue;
+    const full = sealChunk(dek, 'data', id, chunk);
+    const delta = sealDeltaChunk(dek, id, chunk, keyedId(repo.keys.master.idKey, olds[i]!), olds[i]!, full.sealed.length);
+    await repo.addBlob(delta ?? full);
+    if (delta) stored++;
+  }
+  await repo.flush();
+  return stored;
 }

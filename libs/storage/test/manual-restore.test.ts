@@ -10,7 +10,7 @@ import { Compactor } from '../src/compact/index.js';
 import { Repository } from '../src/repository/index.js';
 import { saveWalManifest } from '../src/wal/index.js';
 
-import { describeTree, makeSampleTree, useRepoFixture } from './helpers.js';
+import { describeTree, edited, makeSampleTree, pageLike, storeAsDeltas, useRepoFixture } from './helpers.js';
 
 const script = fileURLToPath(new URL('../../../docs/manual-restore.mjs', import.meta.url));
 
@@ -39,6 +39,26 @@ describe('restoring by hand from the format document alone', () => {
       [...m].map(([k, v]) => [k, v.type, v.content ?? v.target ?? ''] as const);
     expect(strip(await describeTree(out))).toEqual(strip(await describeTree(data)));
     expect(await readFile(join(out, 'compressible.txt'), 'utf8')).toBe('pbk '.repeat(100_000));
+  });
+
+  it('gives back files stored as delta blobs (their bases read first)', async () => {
+    const data = join(fx.work.dir, 'data');
+    await mkdir(data);
+    const v1 = pageLike(600 * 1024);
+    await writeFile(join(data, 'table'), v1);
+    await backupDirectory(fx.t.repo, data, { source: { host: 'h', kind: 'files', name: 'd' } });
+    const v2 = edited(v1);
+    expect(await storeAsDeltas(fx.t.repo, v1, v2)).toBeGreaterThan(3);
+    await writeFile(join(data, 'table'), v2);
+    const snap = await backupDirectory(fx.t.repo, data, { source: { host: 'h', kind: 'files', name: 'd' } });
+    if (fx.t.kek.kind !== 'key') throw new Error('test repo uses a key');
+    const kekFile = join(fx.work.dir, 'kek.key');
+    await writeFile(kekFile, fx.t.kek.key.toString('base64') + '\n', { mode: 0o600 });
+    const out = join(fx.work.dir, 'out');
+    const r = spawnSync(process.execPath, [script, fx.t.dir, snap.id, out], { env: { ...process.env, PBK_KEK_FILE: kekFile }, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect((await readFile(join(out, 'table'))).equals(v2)).toBe(true);
   });
 
   it('gives back every complete WAL file of a source from the WAL manifests, after compaction merged them', async () => {
