@@ -162,22 +162,36 @@ describe('BatchingBlobReader with delta blobs', () => {
 });
 
 describe('fetchWal and delta blobs', () => {
-  it('refuses a WAL blob that arrives as a delta (WAL is never delta-encoded) with a clear error, not garbled WAL', async () => {
-    const p = pair();
-    const data = p.plain;
-    const file = { fileName: '000000010000000000000003', size: String(data.length), sha256: createHash('sha256').update(data).digest() } as unknown as v1.WalFile__Output;
-    for (const script of [[p.base, p.delta], [p.delta]]) {
-      const messages = async function* (): AsyncGenerator<v1.GetWalResponse__Output> {
-        let first = true;
-        for await (const m of scripted(script)([], new AbortController().signal)) {
-          yield { file: first ? file : null, blobs: { parts: m.parts, keys: m.keys, idKey } } as unknown as v1.GetWalResponse__Output;
-          first = false;
-        }
-      };
-      const rpc = { getWal: () => Object.assign(messages(), { cancel: () => undefined }) } as unknown as Parameters<typeof fetchWal>[0];
-      const err = await fetchWal(rpc, { host: 'h', kind: 'SOURCE_KIND_POSTGRES', name: 'main' }, file.fileName).catch((e: unknown) => e);
+  const p = pair();
+  const file = { fileName: '000000010000000000000003', size: String(p.plain.length), sha256: createHash('sha256').update(p.plain).digest() } as unknown as v1.WalFile__Output;
+  const fetchScripted = (script: WireBlob[]) => {
+    const messages = async function* (): AsyncGenerator<v1.GetWalResponse__Output> {
+      let first = true;
+      for await (const m of scripted(script)([], new AbortController().signal)) {
+        yield { file: first ? file : null, blobs: { parts: m.parts, keys: m.keys, idKey } } as unknown as v1.GetWalResponse__Output;
+        first = false;
+      }
+    };
+    const rpc = { getWal: () => Object.assign(messages(), { cancel: () => undefined }) } as unknown as Parameters<typeof fetchWal>[0];
+    return fetchWal(rpc, { host: 'h', kind: 'SOURCE_KIND_POSTGRES', name: 'main' }, file.fileName);
+  };
+
+  it('opens a WAL blob sent as a delta with the base just before it (the base is not part of the file)', async () => {
+    const got = await fetchScripted([p.base, p.delta]);
+    expect(got.data.equals(p.plain)).toBe(true);
+  });
+
+  it('stops recovery with a clear error for a delta without its base, or a base without its delta, never garbled WAL', async () => {
+    for (const [script, message] of [
+      [[p.delta], /delta blob \S+ arrived without its base blob \S+ just before it/],
+      [[p.base, p.other], /base blob \S+ \(base_only\) was followed by blob/],
+      [[p.base], /base blob \S+ \(base_only\) ended the stream without the delta/],
+    ] as const) {
+      const err = await fetchScripted([...script]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WalCorruptError);
-      expect((err as Error).message).toMatch(/arrived as a delta (base|blob), and WAL is never delta-encoded; recovery must stop here/);
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).message).toContain(`WAL file ${file.fileName}`);
+      expect((err as Error).message).toContain('recovery must stop here');
     }
   });
 });
