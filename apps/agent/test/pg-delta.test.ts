@@ -112,8 +112,8 @@ describe('postgres: base backups store changed relation chunks as deltas', () =>
     expect(commit.hintedBlobs).toBeGreaterThanOrEqual(Math.floor(tableBytes / (1024 * 1024)) - 1);
     expect(report.base1.stored).toBe(report.base1.uploaded); // no deltas without hints
     expect(report.base2.stored).toBeGreaterThan(0);
-    expect(report.base2.stored).toBeLessThan(report.base2.uploaded * 0.3);
-    expect(report.base2.stored).toBeLessThan(report.base1.stored * 0.2);
+    expect(report.base2.stored).toBeLessThan(report.base2.uploaded * 0.1);
+    expect(report.base2.stored).toBeLessThan(report.base1.stored * 0.1); // measured: 2.3 % (91 KB of 4.0 MB), uploaded 72 %
   });
 
   it('restores backup 2 (delta blobs with their bases) to exactly the updated rows; pg_amcheck passes; the repository verifies', async () => {
