@@ -218,23 +218,21 @@ export class BatchingBlobReader {
   /** Opens and checks `blob` (a delta with `base`, the base-only blob sent just before it). */
   private async open(blob: WireBlob, base: WireBlob | undefined, where: string | undefined): Promise<{ ok: Buffer } | { err: unknown }> {
     const { id, dekId, sealed, rawLength } = blob;
+    const keyless = (what: string, k: Buffer) => ({ err: new AgentError('INTEGRITY', `${what} arrived without its DEK ${k.toString('hex')}; the coordinator must send each DEK before its first blob`) });
     const dek = this.deks.get(dekId.toString('hex'));
+    if (dek === undefined) return keyless(`blob ${id.toString('hex')}`, dekId);
     const baseDek = base && this.deks.get(base.dekId.toString('hex'));
-    const keyless = dek === undefined ? dekId : base !== undefined && baseDek === undefined ? base.dekId : undefined;
-    if (keyless !== undefined) {
-      const which = base !== undefined && keyless === base.dekId ? `its delta base ${base.id.toString('hex')}` : `blob ${id.toString('hex')}`;
-      return { err: new AgentError('INTEGRITY', `${which} arrived without its DEK ${keyless.toString('hex')}; the coordinator must send each DEK before its first blob`) };
-    }
+    if (base !== undefined && baseDek === undefined) return keyless(`its delta base ${base.id.toString('hex')}`, base.dekId);
     const idKey = this.options.idKey();
     if (idKey === undefined) {
       return { err: new AgentError('FAILED_PRECONDITION', 'the repository id-key is not known to this agent yet, so downloaded blobs cannot be checked; it is learnt from BeginBackup (run one backup of any source first)') };
     }
-    const delta: DeltaBase | undefined = base && { id: base.id, dek: baseDek!, sealed: base.sealed, rawLength: base.rawLength };
+    const delta: DeltaBase | undefined = base && baseDek && { id: base.id, dek: baseDek, sealed: base.sealed, rawLength: base.rawLength };
     try {
       const pool = this.options.pool;
       const plain = pool
-        ? await pool.open(dek!, idKey, id, sealed, rawLength, undefined, delta)
-        : runOpenJob({ dek: dek!, idKey, id, sealed, rawLength, packId: undefined, ...(delta ? { base: delta } : {}) }).plaintext;
+        ? await pool.open(dek, idKey, id, sealed, rawLength, undefined, delta)
+        : runOpenJob({ dek, idKey, id, sealed, rawLength, packId: undefined, ...(delta ? { base: delta } : {}) }).plaintext;
       this.stats.blobs++;
       this.stats.bytes += plain.length;
       return { ok: plain };
