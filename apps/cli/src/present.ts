@@ -61,6 +61,8 @@ export function snapshotDoc(s: v1.SnapshotInfo__Output) {
       totalBytes: num(s.stats?.totalBytes),
       newBytes: num(s.stats?.newBytes),
       uploadedBytes: num(s.stats?.uploadedBytes),
+      // What the repository kept of the upload (delta blobs at their delta size).
+      storedBytes: num(s.stats?.storedBytes),
       newBlobs: num(s.stats?.newBlobs),
       skipped: num(s.stats?.skipped),
     },

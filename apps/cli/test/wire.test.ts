@@ -66,7 +66,7 @@ function snapshot(n: number, hoursAgo: number): v1.SnapshotInfo {
     timeUnixMs: String(NOW - hoursAgo * HOUR),
     committedUnixMs: String(NOW - hoursAgo * HOUR + 42_000),
     treeRoot: Buffer.alloc(32, n),
-    stats: { files: '1200', dirs: '80', totalBytes: String(3 * 1024 ** 3), newBytes: String(n * 1024 ** 2), uploadedBytes: String(n * 512 * 1024), newBlobs: '7', skipped: '0' },
+    stats: { files: '1200', dirs: '80', totalBytes: String(3 * 1024 ** 3), newBytes: String(n * 1024 ** 2), uploadedBytes: String(n * 512 * 1024), newBlobs: '7', skipped: '0', storedBytes: String(n * 128 * 1024) },
     paths: ['/etc'],
     labels: { tag: `n${n}` },
   };
@@ -359,14 +359,14 @@ describe('pbk backup now', () => {
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc)).toEqual(['job', 'snapshot']);
     expect(doc.job).toMatchObject({ id: id(0x77).toString('hex'), host: 'db-1' });
-    expect(doc.snapshot).toMatchObject({ id: id(0xa4).toString('hex'), mode: 'full', stats: { uploadedBytes: 2 * 1024 * 1024 } });
+    expect(doc.snapshot).toMatchObject({ id: id(0xa4).toString('hex'), mode: 'full', stats: { uploadedBytes: 2 * 1024 * 1024, storedBytes: 512 * 1024 } });
   });
 
   it('without a terminal prints one plain final line and no progress', async () => {
     const r = await pbk(['backup', 'now', '--host', 'db-1', '--source', 'etc', '--wait']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^snapshot a4a4a4a4 of db-1\/etc at \S+Z: 1200 files, 3\.0 GiB, 4\.0 MiB new, 2\.0 MiB uploaded in 42 s\n$/);
+    expect(r.stdout).toMatch(/^snapshot a4a4a4a4 of db-1\/etc at \S+Z: 1200 files, 3\.0 GiB, 4\.0 MiB new, 2\.0 MiB uploaded, 512\.0 KiB stored in 42 s\n$/);
   });
 
   // util-linux `script` gives the CLI a terminal; skipped where it is missing.

@@ -4,7 +4,8 @@
  * just before its first blob (every hand-out audited as a key unwrap), the
  * repository id-key on the first message so the agent checks every blob
  * against its id. DownloadBlobs (restores) and GetWal (wal-fetch) both send
- * blobs this way.
+ * blobs this way. A delta blob travels as stored, with its base just before
+ * it marked base-only (BlobPart.base_only), so the agent can open it.
  */
 import { BlobMessageBatcher, type v1 } from '@pbk/protocol';
 import { packName, StorageError, type IndexEntry, type Repository } from '@pbk/storage';
@@ -39,11 +40,37 @@ interface Located {
   entry: IndexEntry;
 }
 
-/** Consecutive ids whose blobs lie close together in one pack. */
-function* spans(ids: Iterable<Buffer>, o: Pick<BlobSendOptions, 'repo' | 'where'>): Generator<Located[]> {
-  let span: Located[] = [];
+/** One blob as it goes out: a delta blob is preceded by its base, marked base-only. */
+interface Outgoing extends Located {
+  baseOnly: boolean;
+}
+
+/**
+ * What goes out for `ids`, in order: every id located (a missing one fails
+ * the stream before anything is sent), and before each delta blob its base.
+ */
+function outgoing(ids: Iterable<Buffer>, o: Pick<BlobSendOptions, 'repo' | 'where'>): Outgoing[] {
+  const out: Outgoing[] = [];
   for (const id of ids) {
     const entry = o.repo.locate(id, o.where);
+    if (entry.deltaBase) {
+      const base = o.repo.locate(entry.deltaBase, `delta blob ${id.toString('hex')} of ${o.where}`);
+      // Writers never chain deltas; a chained one would reach the agent with a base it cannot open.
+      if (base.deltaBase) {
+        throw new StorageError('CORRUPT', `blob ${id.toString('hex')} (${o.where}) is a delta against ${entry.deltaBase.toString('hex')}, itself a delta: the index is damaged; run pbk verify`);
+      }
+      out.push({ id: entry.deltaBase, entry: base, baseOnly: true });
+    }
+    out.push({ id, entry, baseOnly: false });
+  }
+  return out;
+}
+
+/** Consecutive blobs that lie close together in one pack. */
+function* spans(blobs: Iterable<Located>): Generator<Located[]> {
+  let span: Located[] = [];
+  for (const b of blobs) {
+    const { entry } = b;
     const first = span[0]?.entry;
     const last = span.at(-1)?.entry;
     const near =
@@ -52,7 +79,7 @@ function* spans(ids: Iterable<Buffer>, o: Pick<BlobSendOptions, 'repo' | 'where'
       yield span;
       span = [];
     }
-    span.push({ id, entry });
+    span.push(b);
   }
   if (span.length > 0) yield span;
 }
@@ -70,6 +97,44 @@ async function readSpan(span: Located[], o: Pick<BlobSendOptions, 'repo' | 'wher
     }
     return bytes.subarray(at, at + entry.length);
   });
+}
+
+/**
+ * The sealed bytes of `blobs`, one at a time in order, read span by span
+ * with READS_AHEAD spans read ahead.
+ */
+class SpanReader {
+  readonly #pending: Generator<Located[]>;
+  readonly #reads: Promise<Buffer[]>[] = [];
+  #current: Buffer[] = [];
+
+  constructor(
+    blobs: Located[],
+    private readonly o: Pick<BlobSendOptions, 'repo' | 'where'>,
+  ) {
+    this.#pending = spans(blobs);
+    this.#fill();
+  }
+
+  async next(): Promise<Buffer> {
+    while (this.#current.length === 0) {
+      const read = this.#reads.shift();
+      if (read === undefined) throw new StorageError('INTERNAL', `reading blobs for ${this.o.where}: asked for more blobs than were located (a bug)`);
+      this.#current = await read;
+      this.#fill();
+    }
+    return this.#current.shift()!;
+  }
+
+  #fill(): void {
+    while (this.#reads.length < READS_AHEAD) {
+      const next = this.#pending.next();
+      if (next.done) return;
+      const bytes = readSpan(next.value, this.o);
+      bytes.catch(() => undefined); // awaited in turn by next(); a stream that fails earlier leaves it unobserved
+      this.#reads.push(bytes);
+    }
+  }
 }
 
 export async function sendBlobs(ids: Iterable<Buffer>, o: BlobSendOptions): Promise<void> {
@@ -91,26 +156,20 @@ export async function sendBlobs(ids: Iterable<Buffer>, o: BlobSendOptions): Prom
     first = false;
     await o.write({ parts, keys, ...(wasFirst ? { idKey: o.repo.keys.master.idKey } : {}) }, wasFirst);
   };
-  const pending = spans(ids, o);
-  const reads: { span: Located[]; bytes: Promise<Buffer[]> }[] = [];
-  const fill = (): void => {
-    while (reads.length < READS_AHEAD) {
-      const next = pending.next();
-      if (next.done) return;
-      const bytes = readSpan(next.value, o);
-      bytes.catch(() => undefined); // awaited in turn below; a stream that fails earlier leaves it unobserved
-      reads.push({ span: next.value, bytes });
-    }
-  };
-  fill();
-  while (reads.length > 0) {
-    const { span, bytes } = reads.shift()!;
-    const sealed = await bytes;
-    fill();
-    for (let i = 0; i < span.length; i++) {
-      const { id, entry } = span[i]!;
-      for (const parts of batcher.push({ id, type: entry.type === 'tree' ? 'BLOB_TYPE_TREE' : 'BLOB_TYPE_DATA', dekId: entry.dekId, rawLength: entry.rawLength, sealed: sealed[i]! })) await send(parts);
-    }
+  const blobs = outgoing(ids, o);
+  // Bases live in older packs than their deltas: read apart, each sequence keeps its own spans.
+  const asked = new SpanReader(
+    blobs.filter((b) => !b.baseOnly),
+    o,
+  );
+  const bases = new SpanReader(
+    blobs.filter((b) => b.baseOnly),
+    o,
+  );
+  for (const { id, entry, baseOnly } of blobs) {
+    const sealed = await (baseOnly ? bases : asked).next();
+    const wire = { id, type: entry.type === 'tree' ? ('BLOB_TYPE_TREE' as const) : ('BLOB_TYPE_DATA' as const), dekId: entry.dekId, rawLength: entry.rawLength, sealed };
+    for (const parts of batcher.push({ ...wire, ...(entry.deltaBase ? { deltaBase: entry.deltaBase } : {}), ...(baseOnly ? { baseOnly } : {}) })) await send(parts);
   }
   const last = batcher.flush();
   if (last !== undefined || first) await send(last ?? []);

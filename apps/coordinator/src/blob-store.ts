@@ -24,12 +24,28 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Dek } from '@pbk/crypto';
-import { OpenPool, type Repository } from '@pbk/storage';
+import { OpenPool, silentLogger, type Logger, type Repository } from '@pbk/storage';
 import type { WireBlob } from '@pbk/protocol';
+import { DeltaBaseReader } from './delta-base.js';
 import { CoordinatorError } from './errors.js';
 import { Mutex } from './util/mutex.js';
 
 export type AcceptOutcome = 'stored' | 'duplicate';
+
+export interface Accepted {
+  outcome: AcceptOutcome;
+  /** Sealed bytes this call added to the repository: the delta's when stored as one, 0 for a duplicate. */
+  storedBytes: number;
+  /** Stored as a delta: its full sealed size minus the delta's (0 otherwise). */
+  deltaSavedBytes: number;
+}
+
+/** What the receipt check hands back to be stored. */
+interface Checked {
+  sealed: Buffer;
+  deltaBase?: Buffer;
+  fullLength: number;
+}
 export type BlobState = 'durable' | 'in-flight' | 'absent';
 
 /** Flushes makeDurable tries before giving up on blobs still in flight (each waits for every pack write it can see). */
@@ -49,16 +65,19 @@ export class BlobStore {
   /** Blobs being checked (latin1 id keys): another stream's copy waits for the outcome instead of checking twice. */
   readonly #checking = new Map<string, Promise<void>>();
   readonly #open: OpenPool;
+  readonly #bases: DeltaBaseReader;
   #storedBytes = 0;
 
   /** `open` checks uploaded blobs; by default a pool of this store's own (close() stops it). */
   constructor(
     readonly repo: Repository,
     open?: OpenPool,
+    logger: Logger = silentLogger,
   ) {
     this.#events.setMaxListeners(0);
     this.#durablePacks = new Set(repo.index.packIds());
     this.#open = open ?? new OpenPool();
+    this.#bases = new DeltaBaseReader(repo, logger);
   }
 
   /** Stops the check threads; blobs still being checked fail (their streams are not acknowledged). */
@@ -88,12 +107,13 @@ export class BlobStore {
    * to its id (openChunk, in the open pool): otherwise CORRUPT, and nothing of
    * it is stored. A blob another stream is checking right now waits for that
    * check: stored by the other stream it is a duplicate, refused there it is
-   * checked again here.
+   * checked again here. A data blob whose delta hint names a data blob stored
+   * whole is stored as a delta against it when that pays (delta-base.ts).
    */
-  async accept(dek: Dek, blob: WireBlob): Promise<AcceptOutcome> {
+  async accept(dek: Dek, blob: WireBlob): Promise<Accepted> {
     const k = key(blob.id);
     for (let other = this.#checking.get(k); other !== undefined; other = this.#checking.get(k)) await other.catch(() => undefined);
-    if (this.state(blob.id) !== 'absent') return 'duplicate';
+    if (this.state(blob.id) !== 'absent') return { outcome: 'duplicate', storedBytes: 0, deltaSavedBytes: 0 };
     if (!blob.dekId.equals(dek.id)) {
       throw new CoordinatorError(
         'INVALID_ARGUMENT',
@@ -101,8 +121,7 @@ export class BlobStore {
       );
     }
     // Marked before the first await, so no other stream checks or adds the same id meanwhile.
-    // The blob's bytes are moved to the check thread and back, not copied (BlobAssembler's blobs own their memory).
-    const check = this.#open.verifyMoving(dek, this.repo.keys.master.idKey, blob.id, blob.sealed, blob.rawLength);
+    const check = this.#check(dek, blob);
     // Waiters only need the moment it settles (they look at the store again); never an unhandled rejection.
     this.#checking.set(
       k,
@@ -111,23 +130,43 @@ export class BlobStore {
         () => undefined,
       ),
     );
-    let sealed: Buffer;
+    let checked: Checked;
     try {
       // Throws BlobCorruptError (CORRUPT) on a bad tag, bad compression or a plaintext that does not hash to the id.
-      sealed = await check;
+      checked = await check;
     } finally {
       this.#checking.delete(k);
     }
     // No await between the end of the check and here: streams waiting for it resume after this add and see the id.
     this.#accepted.add(k);
+    const { sealed, deltaBase } = checked;
     try {
       // BlobAssembler hands out blobs that own their bytes, so a pack being filled pins no wire message.
-      await this.repo.addBlob({ type: blob.type === 'BLOB_TYPE_TREE' ? 'tree' : 'data', id: blob.id, dekId: blob.dekId, sealed, rawLength: blob.rawLength });
+      await this.repo.addBlob({ type: blob.type === 'BLOB_TYPE_TREE' ? 'tree' : 'data', id: blob.id, dekId: blob.dekId, sealed, rawLength: blob.rawLength, ...(deltaBase ? { deltaBase } : {}) });
     } catch (err) {
       if (!this.repo.index.has(blob.id)) this.#accepted.delete(k);
       throw err;
     }
-    return 'stored';
+    return { outcome: 'stored', storedBytes: sealed.length, deltaSavedBytes: checked.fullLength - sealed.length };
+  }
+
+  /**
+   * The receipt check, and the delta against the hinted base when it pays.
+   * The blob's bytes are moved to the check thread and back, not copied
+   * (BlobAssembler's blobs own their memory).
+   */
+  async #check(dek: Dek, blob: WireBlob): Promise<Checked> {
+    const idKey = this.repo.keys.master.idKey;
+    const baseId = this.#bases.candidate(blob);
+    const base = baseId === undefined ? undefined : await this.#bases.read(baseId, blob.id);
+    if (base === undefined) {
+      const sealed = await this.#open.verifyMoving(dek, idKey, blob.id, blob.sealed, blob.rawLength);
+      return { sealed, fullLength: sealed.length };
+    }
+    const r = await this.#open.checkForDelta(dek, idKey, blob.id, blob.sealed, blob.rawLength, base);
+    if (r.baseProblem !== undefined) this.#bases.problem(base.id, blob.id, r.baseProblem, 'CORRUPT');
+    if (r.delta === undefined) return { sealed: r.sealed, fullLength: r.sealed.length };
+    return { sealed: r.delta, deltaBase: base.id, fullLength: r.sealed.length };
   }
 
   /**

@@ -90,7 +90,7 @@ export function count(value: string | number | undefined, field: string): number
  * facts the proto's SnapshotInfo carries, so `rebuild-catalog` loses none.
  */
 export interface SnapshotMeta {
-  pbk?: { runId?: string; mode?: RunMode; committedUnixMs?: number; newBytes?: number; skipped?: number };
+  pbk?: { runId?: string; mode?: RunMode; committedUnixMs?: number; newBytes?: number; skipped?: number; storedBytes?: number };
   labels?: Record<string, string>;
 }
 
@@ -114,6 +114,8 @@ export function snapshotToWire(s: SnapshotWithId): v1.SnapshotInfo {
       uploadedBytes: String(s.summary.bytesNewStored ?? 0),
       newBlobs: String(s.summary.blobsNew ?? 0),
       skipped: String(run.skipped ?? s.summary.errors?.length ?? 0),
+      // Snapshots from before delta blobs stored what was uploaded.
+      storedBytes: String(run.storedBytes ?? s.summary.bytesNewStored ?? 0),
     },
     paths: s.paths ?? [],
     labels: meta.labels ?? {},

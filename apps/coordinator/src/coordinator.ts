@@ -89,7 +89,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
     const alerts = new Alerter(config.mqtt, rootLogger.child({ component: 'alerts' }), config.now);
     alerts.start();
     cleanups.push(() => alerts.close());
-    const store = new BlobStore(repo);
+    const store = new BlobStore(repo, undefined, rootLogger.child({ component: 'blob-store' }));
     cleanups.push(() => store.close());
     const maintenance = new Maintenance(
       { repo, store, catalog, metrics, logger: rootLogger.child({ component: 'maintenance' }) },

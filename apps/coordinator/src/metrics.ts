@@ -43,6 +43,8 @@ export class Metrics {
   blobsStored = 0;
   blobsDuplicate = 0;
   blobsRejected = 0;
+  deltaBlobs = 0;
+  deltaSavedBytes = 0;
   enrollments = 0;
   walManifestsWritten = 0;
   compactionFailures = 0;
@@ -84,6 +86,8 @@ export class Metrics {
     metric('pbk_upload_bytes_received_total', 'counter', 'Sealed blob bytes received on upload streams.', [[{}, this.bytesReceived]]);
     metric('pbk_blobs_stored_total', 'counter', 'Uploaded blobs checked and stored.', [[{}, this.blobsStored]]);
     metric('pbk_blobs_duplicate_total', 'counter', 'Uploaded blobs the repository already had (not stored twice).', [[{}, this.blobsDuplicate]]);
+    metric('pbk_delta_blobs_total', 'counter', 'Uploaded blobs stored as a delta against an older blob (the agent hinted at it).', [[{}, this.deltaBlobs]]);
+    metric('pbk_delta_saved_bytes_total', 'counter', 'Sealed bytes delta encoding saved: full sealed size minus delta sealed size, summed over delta blobs stored.', [[{}, this.deltaSavedBytes]]);
     metric('pbk_blobs_rejected_total', 'counter', 'Uploaded blobs refused because they did not decrypt or hash to their id.', [[{}, this.blobsRejected]]);
     metric('pbk_enrollments_total', 'counter', 'Agents enrolled since the coordinator started.', [[{}, this.enrollments]]);
     metric('pbk_alerts_total', 'counter', 'Alerts raised since the coordinator started, by type (published over MQTT when a broker is configured).', [...(facts.alerts ?? new Map())].map(([type, n]) => [{ type }, n]));

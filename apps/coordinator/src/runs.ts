@@ -30,6 +30,8 @@ export interface OpenRun {
   lock: Mutex;
   /** A WAL run (docs/postgres.md): lives as long as the source streams, so the idle sweep leaves it open. */
   walStream: boolean;
+  /** Sealed bytes stored for this run (SnapshotStats.stored_bytes); upload streams also add theirs to the catalog row as they end. */
+  storedBytes: number;
 }
 
 export interface RunRegistryOptions {
@@ -75,6 +77,7 @@ export class RunRegistry {
       lastActivityMs: this.opts.now().getTime(),
       lock: new Mutex(),
       walStream: run.walStream,
+      storedBytes: run.bytesStored ?? 0,
     };
     this.#runs.set(run.id, open);
     this.#dormant.delete(run.id);

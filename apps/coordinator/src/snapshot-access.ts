@@ -26,7 +26,10 @@ export async function snapshotById(catalog: Catalog, repo: Repository, hex: stri
 /**
  * The ids (trees and data, latin1 keys) each recently used snapshot
  * references, so DownloadBlobs can refuse ids that are not part of the
- * snapshot it names. Kept for the last few snapshots only.
+ * snapshot it names. The base of a referenced delta blob counts as part of
+ * the snapshot (its plaintext is needed to open the delta, and travels with
+ * it anyway); a base no referenced blob needs does not. Kept for the last few
+ * snapshots only.
  */
 export class ReferenceCache {
   readonly #sets = new Map<string, Promise<Set<string>>>();
@@ -72,7 +75,13 @@ export class ReferenceCache {
     const add = (hex: string): void => {
       ids.add(Buffer.from(hex, 'hex').toString('latin1'));
     };
-    await walkTrees(this.repo, rootHex, { onTree: add, onBlob: add });
+    const addData = (hex: string): void => {
+      const id = Buffer.from(hex, 'hex');
+      ids.add(id.toString('latin1'));
+      const base = this.repo.index.get(id)?.deltaBase;
+      if (base !== undefined) ids.add(base.toString('latin1'));
+    };
+    await walkTrees(this.repo, rootHex, { onTree: add, onBlob: addData });
     return ids;
   }
 }

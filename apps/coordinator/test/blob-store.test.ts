@@ -37,8 +37,11 @@ describe('BlobStore', () => {
   it('stores a blob two streams send at once exactly once, and makes it durable', async () => {
     const { dek, blob } = await sealed();
     const copy: WireBlob = { ...blob, sealed: Buffer.from(blob.sealed) };
+    const full = blob.sealed.length; // the check moves the bytes it is given
     const outcomes = await Promise.all([store.accept(dek, blob), store.accept(dek, copy), store.accept(dek, blob)]);
-    expect(outcomes.sort()).toEqual(['duplicate', 'duplicate', 'stored']);
+    expect(outcomes.map((a) => a.outcome).sort()).toEqual(['duplicate', 'duplicate', 'stored']);
+    // Only the stored copy counts, at its full size (no delta hint).
+    expect(outcomes.map((a) => a.storedBytes).sort((x, y) => x - y)).toEqual([0, 0, full]);
     await store.makeDurable([blob.id]);
     expect(store.state(blob.id)).toBe('durable');
     const entries = [...t.repo.index.packIds()].flatMap((p) => t.repo.index.packEntries(p) ?? []);
@@ -51,7 +54,7 @@ describe('BlobStore', () => {
     damaged.sealed[damaged.sealed.length - 5]! ^= 0xff;
     const [bad, good] = await Promise.allSettled([store.accept(dek, damaged), store.accept(dek, blob)]);
     expect(bad).toMatchObject({ status: 'rejected', reason: { code: 'CORRUPT' } });
-    expect(good).toEqual({ status: 'fulfilled', value: 'stored' });
+    expect(good).toMatchObject({ status: 'fulfilled', value: { outcome: 'stored' } });
     await store.makeDurable([blob.id]);
     expect(store.state(blob.id)).toBe('durable');
   });

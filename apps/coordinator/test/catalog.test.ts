@@ -357,7 +357,7 @@ describe.each([embeddedEngine(), postgresEngine()])('catalog on $name', (engine)
 
   describe('backup runs', () => {
     const src: SourceRef = { host: 'db-1', kind: 'postgres', name: 'main' };
-    const summary = (snapshotId: string) => ({ snapshotId, bytesTotal: 5_000_000_000, bytesNew: 1234, files: 42 });
+    const summary = (snapshotId: string) => ({ snapshotId, bytesTotal: 5_000_000_000, bytesNew: 1234, files: 42, bytesStored: 777 });
 
     it('go from running to committed or failed, once', async () => {
       const run = await catalog.runs.begin({ source: src, mode: 'full', dekId: 'dek-a' });
@@ -368,7 +368,7 @@ describe.each([embeddedEngine(), postgresEngine()])('catalog on $name', (engine)
       expect((await catalog.runs.markResumed(run.id)).resumedCount).toBe(1);
       clock.advance(60_000);
       const done = await catalog.runs.markCommitted(run.id, summary(hex('s1')));
-      expect(done).toMatchObject({ state: 'committed', snapshotId: hex('s1'), bytesTotal: 5_000_000_000, bytesNew: 1234, files: 42 });
+      expect(done).toMatchObject({ state: 'committed', snapshotId: hex('s1'), bytesTotal: 5_000_000_000, bytesNew: 1234, files: 42, bytesStored: 777 });
       expect(done.finishedAt).toEqual(clock.now());
       // A retried commit with the same snapshot is a no-op; anything else is refused.
       expect((await catalog.runs.markCommitted(run.id, summary(hex('s1')))).finishedAt).toEqual(done.finishedAt);
@@ -383,6 +383,17 @@ describe.each([embeddedEngine(), postgresEngine()])('catalog on $name', (engine)
       expect(failed).toMatchObject({ state: 'failed', errorCode: 'UNAVAILABLE', errorMessage: 'agent went away' });
 
       expect(await catalog.runs.get('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+
+      // Stored bytes add up per upload stream while the run runs (unknown before the first), and stop at its end.
+      const counted = await catalog.runs.begin({ source: src, mode: 'full', dekId: 'dek-c' });
+      expect(counted.bytesStored).toBeUndefined();
+      await catalog.runs.addStoredBytes(counted.id, 1000);
+      await catalog.runs.addStoredBytes(counted.id, 24);
+      expect((await catalog.runs.get(counted.id))?.bytesStored).toBe(1024);
+      await catalog.runs.markFailed(counted.id, 'CANCELLED', 'test');
+      await catalog.runs.addStoredBytes(counted.id, 5);
+      expect((await catalog.runs.get(counted.id))?.bytesStored).toBe(1024);
+      await expectCode(catalog.runs.addStoredBytes(counted.id, -1), 'INVALID_ARGUMENT');
       expect(await catalog.runs.get('not-a-uuid')).toBeUndefined();
       await expectCode(catalog.runs.markCommitted('00000000-0000-4000-8000-000000000000', summary(hex('x'))), 'NOT_FOUND');
       await expectCode(catalog.runs.begin({ source: { ...src, kind: 'mysql' as 'files' }, mode: 'full', dekId: 'd' }), 'INVALID_ARGUMENT');

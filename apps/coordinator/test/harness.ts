@@ -242,12 +242,15 @@ export function buildTree(dek: Dek, idKey: Buffer, files: { name: string; data: 
   return { root, blobs: [...blobs, root] };
 }
 
-function wireBlob(b: ReturnType<typeof makeBlob>) {
-  return { id: b.id, type: b.type === 'tree' ? ('BLOB_TYPE_TREE' as const) : ('BLOB_TYPE_DATA' as const), dekId: b.dekId, rawLength: b.rawLength, sealed: b.sealed };
+function wireBlob(b: ReturnType<typeof makeBlob>, deltaBase?: Buffer) {
+  return { id: b.id, type: b.type === 'tree' ? ('BLOB_TYPE_TREE' as const) : ('BLOB_TYPE_DATA' as const), dekId: b.dekId, rawLength: b.rawLength, sealed: b.sealed, ...(deltaBase ? { deltaBase } : {}) };
 }
 
-/** Streams blobs on one UploadBlobs call and resolves with the (durable) response. */
-export function upload(client: v1.AgentServiceClient, runId: Buffer, blobs: ReturnType<typeof makeBlob>[]): Promise<v1.UploadBlobsResponse__Output> {
+/**
+ * Streams blobs on one UploadBlobs call and resolves with the (durable)
+ * response. `hints`: blob id (hex) -> the delta base to name for it.
+ */
+export function upload(client: v1.AgentServiceClient, runId: Buffer, blobs: ReturnType<typeof makeBlob>[], hints?: ReadonlyMap<string, Buffer>): Promise<v1.UploadBlobsResponse__Output> {
   return new Promise((resolve, reject) => {
     const stream = client.uploadBlobs({ deadline: new Date(Date.now() + 120_000) }, (err, res) => (err ? reject(fromGrpcStatus(err)) : resolve(res!)));
     const batcher = new BlobMessageBatcher();
@@ -256,7 +259,7 @@ export function upload(client: v1.AgentServiceClient, runId: Buffer, blobs: Retu
       stream.write({ runId: first ? runId : Buffer.alloc(0), parts });
       first = false;
     };
-    for (const b of blobs) for (const parts of batcher.push(wireBlob(b))) send(parts);
+    for (const b of blobs) for (const parts of batcher.push(wireBlob(b, hints?.get(b.id.toString('hex'))))) send(parts);
     const last = batcher.flush();
     if (last) send(last);
     stream.end();
@@ -354,7 +357,7 @@ export function walOps(agent: () => v1.AgentServiceClient, begin: () => v1.Begin
         sha256: sha(data),
       });
     },
-    /** GetWal, every blob opened with the keys the stream sent and checked against its id. */
+    /** GetWal, every blob opened with the keys the stream sent and checked against its id (a delta blob with the base sent just before it). */
     async getWal(file: string, opts: { allowPartial?: boolean; client?: v1.AgentServiceClient; source?: v1.SourceRef } = {}): Promise<{ file: v1.WalFile__Output; data: Buffer }> {
       const c = opts.client ?? agent();
       const msgs = await collect<v1.GetWalResponse__Output>(c.getWal({ source: opts.source ?? PG_SOURCE(), fileName: file, allowPartial: opts.allowPartial ?? false }));
@@ -362,10 +365,16 @@ export function walOps(agent: () => v1.AgentServiceClient, begin: () => v1.Begin
       let idKey: Buffer | undefined;
       const assembler = new BlobAssembler();
       const out: Buffer[] = [];
+      let base: { id: Buffer; plain: Buffer } | undefined;
       for (const m of msgs) {
         if (m.blobs!.idKey.length === 32) idKey = m.blobs!.idKey;
         for (const k of m.blobs!.keys) keys.set(k.id.toString('hex'), k);
-        for (const b of assembler.push(m.blobs!.parts)) out.push(openChunk(keys.get(b.dekId.toString('hex'))!, idKey!, b.id, b.sealed, b.rawLength));
+        for (const b of assembler.push(m.blobs!.parts)) {
+          const basePlain = b.deltaBase && base?.id.equals(b.deltaBase) ? base.plain : undefined;
+          const plain = openChunk(keys.get(b.dekId.toString('hex'))!, idKey!, b.id, b.sealed, b.rawLength, undefined, basePlain);
+          if (b.baseOnly) base = { id: b.id, plain };
+          else out.push(plain);
+        }
       }
       return { file: msgs[0]!.file!, data: Buffer.concat(out) };
     },

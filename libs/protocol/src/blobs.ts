@@ -120,7 +120,9 @@ export class BlobAssembler {
       if (part.sealedLength <= 0 || part.sealedLength > MAX_SEALED_BLOB_BYTES) {
         throw framing(`blob ${hex} declares ${part.sealedLength} sealed bytes; the limit is ${MAX_SEALED_BLOB_BYTES}`);
       }
-      if (part.deltaBase.length !== 0 && part.deltaBase.length !== 32) throw framing(`blob ${hex} names a delta base of ${part.deltaBase.length} bytes, not 32`);
+      // Decoded messages always have the field (an empty buffer); hand-built parts may leave it out.
+      const baseLength = part.deltaBase?.length ?? 0;
+      if (baseLength !== 0 && baseLength !== 32) throw framing(`blob ${hex} names a delta base of ${baseLength} bytes, not 32`);
       // The common case, a blob in one part: hand out its bytes without a copy.
       if (part.data.length === part.sealedLength) {
         // A whole blob in one part is a view into its ~1 MiB message: copy it, so a receiver that
@@ -139,8 +141,8 @@ export class BlobAssembler {
       part.rawLength !== first.rawLength ||
       part.type !== first.type ||
       !part.dekId.equals(first.dekId) ||
-      !part.deltaBase.equals(first.deltaBase) ||
-      part.baseOnly !== first.baseOnly
+      !(part.deltaBase ?? EMPTY).equals(first.deltaBase ?? EMPTY) ||
+      Boolean(part.baseOnly) !== Boolean(first.baseOnly)
     ) {
       throw framing(`blob ${hex}: parts disagree on its length, type, DEK or delta base`);
     }
@@ -155,8 +157,10 @@ export class BlobAssembler {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 function withDelta(blob: WireBlob, part: BlobPart__Output): WireBlob {
-  if (part.deltaBase.length > 0) blob.deltaBase = own(part.deltaBase);
+  if (part.deltaBase && part.deltaBase.length > 0) blob.deltaBase = own(part.deltaBase);
   if (part.baseOnly) blob.baseOnly = true;
   return blob;
 }

@@ -1,4 +1,5 @@
 /** pbk backup now: asks a source's agent for a backup now. */
+import type { v1 } from '@pbk/protocol';
 import { flagValue, requiredString } from '../args.js';
 import { formatBytes, formatDuration, formatTime, hex, shortId } from '../format.js';
 import { followJob, missingResult } from '../jobs.js';
@@ -45,9 +46,15 @@ export const backupNowCommand: Command = {
       return (
         `snapshot ${shortId(snapshot.id)} of ${host}/${name} at ${formatTime(snapshot.timeUnixMs)}: ` +
         `${Number(s?.files ?? 0)} files, ${formatBytes(s?.totalBytes ?? 0)}, ${formatBytes(s?.newBytes ?? 0)} new, ` +
-        `${formatBytes(s?.uploadedBytes ?? 0)} uploaded${took > 0 ? ` in ${formatDuration(took)}` : ''}` +
+        `${formatBytes(s?.uploadedBytes ?? 0)} uploaded${storedNote(s)}${took > 0 ? ` in ${formatDuration(took)}` : ''}` +
         `${Number(s?.skipped ?? 0) > 0 ? `; ${Number(s?.skipped)} entries skipped (changing or unreadable)` : ''}\n`
       );
     });
   },
 };
+
+/** ", N stored" when delta encoding stored less than was uploaded (coordinators that do not count it say 0). */
+function storedNote(s: v1.SnapshotStats__Output | null | undefined): string {
+  const stored = Number(s?.storedBytes ?? 0);
+  return stored > 0 && stored !== Number(s?.uploadedBytes ?? 0) ? `, ${formatBytes(stored)} stored` : '';
+}

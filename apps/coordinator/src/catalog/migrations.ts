@@ -160,6 +160,15 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (host, source_name, file_name)
       );`,
   },
+  {
+    version: 7,
+    name: 'backup_runs_bytes_stored',
+    sql: `
+      -- Sealed bytes the repository stored for the run (after delta encoding),
+      -- added up by the coordinator as upload streams end; NULL for runs from
+      -- before it was counted.
+      ALTER TABLE backup_runs ADD COLUMN bytes_stored bigint CHECK (bytes_stored >= 0);`,
+  },
 ];
 
 /** The schema version this code writes. */

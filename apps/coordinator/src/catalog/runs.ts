@@ -36,6 +36,8 @@ export interface BackupRun {
   bytesTotal: number | undefined;
   bytesNew: number | undefined;
   files: number | undefined;
+  /** Sealed bytes stored for the run so far (delta blobs at their delta size); undefined for runs from before it was counted. */
+  bytesStored: number | undefined;
   snapshotId: string | undefined;
   errorCode: string | undefined;
   errorMessage: string | undefined;
@@ -60,6 +62,7 @@ export interface RunSummary {
   bytesTotal: number;
   bytesNew: number;
   files: number;
+  bytesStored: number;
 }
 
 export interface SuccessRate {
@@ -87,6 +90,7 @@ interface RunRow {
   bytes_total: unknown;
   bytes_new: unknown;
   files: unknown;
+  bytes_stored: unknown;
   snapshot_id: string | null;
   error_code: string | null;
   error_message: string | null;
@@ -106,6 +110,7 @@ function toRun(r: RunRow): BackupRun {
     bytesTotal: toOptionalNumber(r.bytes_total),
     bytesNew: toOptionalNumber(r.bytes_new),
     files: toOptionalNumber(r.files),
+    bytesStored: toOptionalNumber(r.bytes_stored),
     snapshotId: toOptionalString(r.snapshot_id),
     errorCode: toOptionalString(r.error_code),
     errorMessage: toOptionalString(r.error_message),
@@ -154,16 +159,28 @@ export class BackupRuns {
     assertCount('bytesTotal', summary.bytesTotal);
     assertCount('bytesNew', summary.bytesNew);
     assertCount('files', summary.files);
+    assertCount('bytesStored', summary.bytesStored);
     const [row] = await this.db.query<RunRow>(
       `UPDATE backup_runs SET state = 'committed', finished_at = $2::timestamptz, snapshot_id = $3,
-         bytes_total = $4, bytes_new = $5, files = $6
+         bytes_total = $4, bytes_new = $5, files = $6, bytes_stored = $7
        WHERE id = $1 AND state = 'running' RETURNING *`,
-      [id, iso(this.now()), summary.snapshotId, summary.bytesTotal, summary.bytesNew, summary.files],
+      [id, iso(this.now()), summary.snapshotId, summary.bytesTotal, summary.bytesNew, summary.files, summary.bytesStored],
     );
     if (row !== undefined) return toRun(row);
     const run = await this.mustGet(id);
     if (run.state === 'committed' && run.snapshotId === summary.snapshotId) return run;
     throw this.notRunning(run, 'commit');
+  }
+
+  /**
+   * Adds sealed bytes an upload stream of a running run stored, so the count
+   * survives a coordinator restart (the run carries on with it). A finished
+   * run is left alone.
+   */
+  async addStoredBytes(id: string, bytes: number): Promise<void> {
+    assertRunId(id);
+    assertCount('bytes', bytes);
+    await this.db.query(`UPDATE backup_runs SET bytes_stored = COALESCE(bytes_stored, 0) + $2 WHERE id = $1 AND state = 'running'`, [id, bytes]);
   }
 
   /** running -> failed, with the error's code and message. Repeating it is a no-op. */

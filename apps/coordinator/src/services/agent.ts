@@ -277,17 +277,24 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
       const accepting = new Set<Promise<void>>();
       let acceptingBytes = 0;
       let failure: { err: unknown } | undefined;
+      let storedBytes = 0;
       const accept = (r: OpenRun, blob: WireBlob): void => {
         const size = blob.sealed.length;
         const t0 = performance.now();
         const job: Promise<void> = store
           .accept(r.dek, blob)
           .then(
-            (outcome) => {
+            (a) => {
               ids.push(blob.id);
               runs.uploaded(r, blob.id);
-              if (outcome === 'stored') stored++;
+              if (a.outcome === 'stored') stored++;
               else duplicate++;
+              storedBytes += a.storedBytes;
+              r.storedBytes += a.storedBytes;
+              if (a.deltaSavedBytes > 0) {
+                metrics.deltaBlobs++;
+                metrics.deltaSavedBytes += a.deltaSavedBytes;
+              }
             },
             (err: unknown) => {
               failure ??= { err: refusal(err, blob.id) };
@@ -320,6 +327,12 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         idle.stop();
         // Nothing of a refused stream may still be running when the refusal goes out.
         await Promise.allSettled(accepting);
+        // Counted even for a refused stream: what it stored stays stored (a re-upload is a duplicate).
+        if (run !== undefined && storedBytes > 0) {
+          await catalog.runs.addStoredBytes(run.id, storedBytes).catch((err: unknown) => {
+            log.warn({ run: run!.id, err: (err as Error).message }, 'stored bytes of an upload stream not recorded in the catalog: the run keeps them in memory until a restart');
+          });
+        }
       }
       if (run === undefined) return { blobsStored: 0, blobsDuplicate: 0, bytesReceived: 0 };
       const received = performance.now();
@@ -357,7 +370,14 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         const trees = await checkComplete(run, rootHex);
         const committedAt = now();
         const meta: SnapshotMeta = {
-          pbk: { runId: run.id, mode: run.mode, committedUnixMs: committedAt.getTime(), newBytes: count(stats?.newBytes, 'stats.new_bytes'), skipped: count(stats?.skipped, 'stats.skipped') },
+          pbk: {
+            runId: run.id,
+            mode: run.mode,
+            committedUnixMs: committedAt.getTime(),
+            newBytes: count(stats?.newBytes, 'stats.new_bytes'),
+            skipped: count(stats?.skipped, 'stats.skipped'),
+            storedBytes: run.storedBytes,
+          },
           labels,
         };
         const snapshot: Snapshot = {
@@ -384,7 +404,7 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         const id = await saveSnapshot(repo, snapshot);
         const withId: SnapshotWithId = { ...snapshot, id };
         await catalog.snapshots.put(withId);
-        await catalog.runs.markCommitted(run.id, { snapshotId: id, bytesTotal: snapshot.summary.bytesTotal, bytesNew: meta.pbk!.newBytes!, files: snapshot.summary.files });
+        await catalog.runs.markCommitted(run.id, { snapshotId: id, bytesTotal: snapshot.summary.bytesTotal, bytesNew: meta.pbk!.newBytes!, files: snapshot.summary.files, bytesStored: run.storedBytes });
         runs.finish(run);
         if (completeTrees.size + trees.length > MAX_COMPLETE_TREES) completeTrees.clear();
         for (const t of trees) completeTrees.add(t);

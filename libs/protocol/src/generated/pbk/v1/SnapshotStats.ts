@@ -25,6 +25,11 @@ export interface SnapshotStats {
    * Entries that could not be read consistently and were recorded, not stored.
    */
   'skipped'?: (number | string | Long);
+  /**
+   * Sealed bytes the repository actually stored for this run: uploaded_bytes
+   * after delta encoding; deduplicated blobs count 0.
+   */
+  'storedBytes'?: (number | string | Long);
 }
 
 /**
@@ -50,4 +55,9 @@ export interface SnapshotStats__Output {
    * Entries that could not be read consistently and were recorded, not stored.
    */
   'skipped': (string);
+  /**
+   * Sealed bytes the repository actually stored for this run: uploaded_bytes
+   * after delta encoding; deduplicated blobs count 0.
+   */
+  'storedBytes': (string);
 }
