@@ -28,8 +28,7 @@ function memoryStore(messageBytes = 8192) {
     let pendingKeys: v1.DataKey__Output[] = [];
     let sent = 0;
     const out = (parts: v1.BlobPart[]): DownloadMessage => {
-      // As the gRPC decoder gives them: every field present, empty when unset.
-      const msg = { parts: parts.map((p) => ({ deltaBase: Buffer.alloc(0), baseOnly: false, ...p })) as v1.BlobPart__Output[], keys: pendingKeys };
+      const msg = { parts: parts as v1.BlobPart__Output[], keys: pendingKeys };
       pendingKeys = [];
       return msg;
     };

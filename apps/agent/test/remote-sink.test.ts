@@ -46,8 +46,7 @@ function fakeRpc(opts: { present?: Set<string>; failStream?: ProtocolError; miss
         highWaterMark: 2,
         write(msg: v1.UploadBlobsRequest, _enc, cb) {
           s.messages++;
-          // As the gRPC decoder gives them: every field present, empty when unset.
-          const parts = (msg.parts as v1.BlobPart[]).map((p) => ({ deltaBase: Buffer.alloc(0), baseOnly: false, ...p })) as v1.BlobPart__Output[];
+          const parts = msg.parts as v1.BlobPart__Output[];
           s.maxMessageBytes = Math.max(s.maxMessageBytes, parts.reduce((n, p) => n + p.data.length, 0));
           if (!(msg.runId as Buffer).equals(RUN)) return cb(new Error('wrong run id'));
           s.received.push(...assembler.push(parts));
