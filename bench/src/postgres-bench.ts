@@ -16,7 +16,8 @@
 // (about 15 MB per scale unit) plus a chat-like `messages` table with an
 // index; `pbk-coordinator init` + `serve`, an enrolled `pbk-agent run` with
 // one postgres source (WAL streaming on). Then, through the OperatorService:
-//   1. base backup (StartBackup wait=true): time, sealed bytes uploaded;
+//   1. base backup (StartBackup wait=true): time, sealed bytes stored (the
+//      snapshot's stored_bytes: after delta encoding) and uploaded;
 //   2. chat-like traffic (append 5 % more messages, update 1 % of them), a
 //      second base backup: time, bytes (target: under 20 % of the first);
 //   3. `pgbench -T 30`, a third base backup: time, bytes (reported only);
@@ -52,11 +53,16 @@ const TARGET_RPO_P99_S = 1;
 
 interface Figures {
   base_backup_s?: number;
+  /** pbk: sealed bytes the repository stored (stats.storedBytes, after delta encoding); pgBackRest: repository growth. */
   base_backup_bytes?: number;
+  /** pbk: sealed bytes uploaded (stats.uploadedBytes); a changed relation chunk travels whole and may be stored as a delta. */
+  base_backup_uploaded_bytes?: number;
   second_backup_s?: number;
   second_backup_bytes?: number;
+  second_backup_uploaded_bytes?: number;
   third_backup_after_pgbench_s?: number;
   third_backup_after_pgbench_bytes?: number;
+  third_backup_after_pgbench_uploaded_bytes?: number;
   restore_s?: number;
   restore_checks_s?: number;
   logical_dump_s?: number;
@@ -415,8 +421,9 @@ export async function main(argv: string[]): Promise<number> {
     log('pbk: base backup 1...');
     const b1 = await timed(() => backupRetrying());
     pbk.base_backup_s = secs(b1.ms);
-    pbk.base_backup_bytes = Number(b1.value.stats?.uploadedBytes ?? 0);
-    log(`  ${pbk.base_backup_s} s, ${pbk.base_backup_bytes} bytes stored`);
+    pbk.base_backup_bytes = Number(b1.value.stats?.storedBytes ?? 0);
+    pbk.base_backup_uploaded_bytes = Number(b1.value.stats?.uploadedBytes ?? 0);
+    log(`  ${pbk.base_backup_s} s, ${pbk.base_backup_bytes} bytes stored, ${pbk.base_backup_uploaded_bytes} uploaded`);
     const pbkRestore = async (): Promise<void> => {
       log('pbk: restore --latest with --start (RTO)...');
       await pg!.query('SELECT pg_switch_wal()');
@@ -455,13 +462,15 @@ export async function main(argv: string[]): Promise<number> {
       await pg.query('CHECKPOINT');
       const b2 = await timed(() => backupRetrying());
       pbk.second_backup_s = secs(b2.ms);
-      pbk.second_backup_bytes = Number(b2.value.stats?.uploadedBytes ?? 0);
-      log(`  ${pbk.second_backup_s} s, ${pbk.second_backup_bytes} bytes stored`);
+      pbk.second_backup_bytes = Number(b2.value.stats?.storedBytes ?? 0);
+      pbk.second_backup_uploaded_bytes = Number(b2.value.stats?.uploadedBytes ?? 0);
+      log(`  ${pbk.second_backup_s} s, ${pbk.second_backup_bytes} bytes stored, ${pbk.second_backup_uploaded_bytes} uploaded`);
       log('pbk: pgbench -T 30, base backup 3...');
       await runAsPg('pgbench', ['-T', '30', '-c', '2', '-j', '2', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', 'postgres']);
       const b3 = await timed(() => backupRetrying());
       pbk.third_backup_after_pgbench_s = secs(b3.ms);
-      pbk.third_backup_after_pgbench_bytes = Number(b3.value.stats?.uploadedBytes ?? 0);
+      pbk.third_backup_after_pgbench_bytes = Number(b3.value.stats?.storedBytes ?? 0);
+      pbk.third_backup_after_pgbench_uploaded_bytes = Number(b3.value.stats?.uploadedBytes ?? 0);
 
       await pbkRestore();
 

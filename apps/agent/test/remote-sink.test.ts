@@ -136,6 +136,19 @@ describe('RemoteBlobSink', () => {
     expect(stats.rawBytes).toBe(blobs.reduce((n, b) => n + b.rawLength, 0));
   });
 
+  it('sends a delta-base hint as delta_base on every part of its blob, and none on the others', async () => {
+    const f = fakeRpc();
+    const sink = new RemoteBlobSink(f.rpc, RUN, { messageBytes: 16 * 1024 });
+    const hint = randomBytes(32);
+    const blobs = [blob(100), blob(40_000), blob(2000)];
+    await Promise.all([sink.addBlob(blobs[0]!), sink.addBlob(blobs[1]!, hint), sink.addBlob(blobs[2]!)]);
+    const stats = await sink.flush();
+    const got = f.streams[0]!.received;
+    expect(got.map((b) => b.deltaBase?.toString('hex'))).toEqual([undefined, hint.toString('hex'), undefined]);
+    expect(got[1]!.sealed.equals(blobs[1]!.sealed)).toBe(true); // spans parts: the assembler checked every part names the same base
+    expect(stats.hinted).toBe(1);
+  });
+
   it('closes a stream at the target size and fills the next while its ack is outstanding, never two acks', async () => {
     const f = fakeRpc();
     const sink = new RemoteBlobSink(f.rpc, RUN, { messageBytes: 8192, streamTargetBytes: 20_000 });

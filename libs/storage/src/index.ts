@@ -21,7 +21,7 @@ export {
 export { silentLogger, type Logger } from './logger.js';
 export { type Backend, type ByteRange, type ObjectInfo, type OpOptions } from './backend/backend.js';
 export { LocalBackend, RetryingBackend, ThrottledBackend, wrapBackend } from './backend/index.js';
-export { Chunker, chunkStream, cutPoints, DEFAULT_CHUNKER_OPTIONS, validateChunkerOptions, type ChunkerOptions } from './chunker/index.js';
+export { Chunker, FixedChunker, chunkStream, cutPoints, DEFAULT_CHUNKER_OPTIONS, validateChunkerOptions, type ChunkerOptions } from './chunker/index.js';
 export { PackBuilder, readPackEntries, packName, packIdFromName, type PackEntry, type BlobType, type SealedBlob } from './pack/index.js';
 export { BlobIndex, type IndexEntry } from './index/index.js';
 export { KeyRing, type KekInput, type MasterKeys, type KeyAccessEvent, type KeyAccessHook } from './keys/index.js';

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Chunker,
   ChunkerOptionsError,
+  FixedChunker,
   DEFAULT_CHUNKER_OPTIONS,
   chunkStream,
   cutMask,
@@ -386,5 +387,41 @@ describe('chunkStream', () => {
       for await (const _ of chunkStream(Readable.from(['text']), SMALL)) void _;
     };
     await expect(consume()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe('FixedChunker', () => {
+  const MIB = 1024 * 1024;
+
+  it('is needed: the content-defined options refuse min = avg = max', () => {
+    expectInvalid({ minSize: MIB, avgSize: MIB, maxSize: MIB }, 'avgSize');
+  });
+
+  it('cuts exactly every `size` bytes however the input is split, and returns the short tail on finish', () => {
+    const data = randomBytes(3 * MIB + 12345);
+    for (const piece of [1 << 20, 65536, 1000, 3 * MIB + 12345, 777_777]) {
+      const c = new FixedChunker(MIB);
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < data.length; at += piece) chunks.push(...c.push(Buffer.from(data.subarray(at, at + piece))));
+      const last = c.finish();
+      if (last) chunks.push(last);
+      expect(chunks.map((b) => b.length), `pieces of ${piece}`).toEqual([MIB, MIB, MIB, 12345]);
+      expect(Buffer.concat(chunks).equals(data)).toBe(true);
+      expect(c.finish()).toBeUndefined();
+    }
+  });
+
+  it('gives a view when a whole chunk lies in one pushed piece, and nothing for empty input', () => {
+    const c = new FixedChunker(4096);
+    const piece = randomBytes(8192);
+    const [a, b] = c.push(piece);
+    expect(a!.buffer).toBe(piece.buffer);
+    expect(b!.byteOffset - a!.byteOffset).toBe(4096);
+    expect(c.push(new Uint8Array(0))).toEqual([]);
+    expect(c.finish()).toBeUndefined();
+  });
+
+  it('rejects a size that is not a whole number of bytes within the chunk limit', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 31]) expect(() => new FixedChunker(bad)).toThrow(ChunkerOptionsError);
   });
 });

@@ -133,6 +133,38 @@ describe('streams into the repository', () => {
     expect((await verifyRepository(repo, { readDataPercent: 100 })).ok).toBe(true);
   });
 
+  it('cuts every fixedChunkBytes and hands each uploaded chunk its delta hint by chunk index', async () => {
+    const { repo } = fx.t;
+    const dek = await repo.keys.newDek();
+    const idKey = repo.keys.master.idKey;
+    const MIB = 1024 * 1024;
+    const data = randomBytes(5 * MIB + 100);
+    const have = new Set<string>();
+    const added: { id: string; hint: string | undefined; length: number }[] = [];
+    const sink: BlobSink = {
+      claimMissing: (ids) => ids.map((id) => !have.has(id.toString('hex'))),
+      addBlob: async (blob, hint) => {
+        have.add(blob.id.toString('hex'));
+        added.push({ id: blob.id.toString('hex'), hint: hint?.toString('hex'), length: blob.rawLength });
+      },
+    };
+    const hints = [Buffer.alloc(32, 1), undefined, Buffer.alloc(32, 3), Buffer.alloc(32, 4), Buffer.alloc(32, 5)];
+    // Batches smaller than the stream: chunk indexes must run on across them.
+    const ctx: StreamContext = { sink, dek, idKey, chunker: repo.chunkerOptions, fixedChunkBytes: MIB, claimBatchBytes: 2 * MIB, workers: 0, deltaHint: (i) => hints[i] };
+    const first = await storeStream(ctx, pieces(data, 100_000));
+    expect(added.map((a) => a.length)).toEqual([MIB, MIB, MIB, MIB, MIB, 100]);
+    expect(added.map((a) => a.hint)).toEqual(hints.map((h) => h?.toString('hex')).concat([undefined]));
+    expect(added.map((a) => a.id)).toEqual(first.content);
+
+    // Chunk 2 changed by one byte: only it is uploaded, with the hint of index 2.
+    const edited = Buffer.from(data);
+    edited[2 * MIB + 10]! ^= 0xff;
+    added.length = 0;
+    const second = await storeStream(ctx, pieces(edited, 65536));
+    expect(added).toEqual([{ id: second.content[2], hint: hints[2]!.toString('hex'), length: MIB }]);
+    expect(second.content.filter((id, i) => id !== first.content[i])).toHaveLength(1);
+  });
+
   it('refuses entry paths that would leave the tree, without storing anything', () => {
     const tree = new TreeBuilder(META);
     const stored = { content: [], size: 0 };

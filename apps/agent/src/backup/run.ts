@@ -39,7 +39,7 @@ export function mergeModes(a: BackupModeName, b: BackupModeName): BackupModeName
 }
 
 export interface BackupDeps {
-  rpc: Pick<AgentRpc, 'beginBackup' | 'missingBlobs' | 'uploadBlobs' | 'commitBackup' | 'abortBackup' | 'downloadBlobs'>;
+  rpc: Pick<AgentRpc, 'beginBackup' | 'missingBlobs' | 'uploadBlobs' | 'commitBackup' | 'abortBackup' | 'downloadBlobs' | 'getSnapshot'>;
   clock: Clock;
   log: Logger;
   /** The enrolled host (the coordinator checks it against the certificate). */
@@ -65,6 +65,14 @@ export interface ProduceContext {
   parent: v1.SnapshotInfo__Output | undefined;
   /** Reads a tree of the parent snapshot (undefined without a parent). */
   readTree: ((id: string, where: string) => Promise<Tree>) | undefined;
+  /**
+   * The newest committed snapshot of this source that `accept`s, looking at
+   * most at `maxLooks` snapshots back from the newest, with a reader of its
+   * trees for the rest of the attempt; undefined when there is none. For
+   * hints (a full run has no parent, yet its previous version is worth
+   * knowing). Absent where the run cannot ask (tests of a producer alone).
+   */
+  findEarlier?: (accept: (s: v1.SnapshotInfo__Output) => boolean, maxLooks: number) => Promise<EarlierSnapshot | undefined>;
   full: boolean;
   signal: AbortSignal;
   log: Logger;
@@ -72,6 +80,12 @@ export interface ProduceContext {
   setPhase(phase: string): void;
   /** Extra progress numbers the source knows (bytes of its input read so far, total when known). */
   setInput(bytesDone: number, bytesTotal?: number): void;
+}
+
+/** An earlier snapshot of the run's source (ProduceContext.findEarlier). */
+export interface EarlierSnapshot {
+  snapshot: v1.SnapshotInfo__Output;
+  readTree(id: string, where: string): Promise<Tree>;
 }
 
 /** What a produce step hands back to be committed. */
@@ -207,6 +221,16 @@ async function attemptRun(
     ? new BatchingBlobReader(downloadFetcher(deps.rpc, parent.id), { idKey: () => begin.idKey, clock, signal: controller.signal })
     : undefined;
 
+  /** Readers of earlier snapshots opened by findEarlier: closed with the attempt. */
+  const earlierReaders: BatchingBlobReader[] = [];
+  const findEarlier = async (accept: (s: v1.SnapshotInfo__Output) => boolean, maxLooks: number): Promise<EarlierSnapshot | undefined> => {
+    const found = await findSnapshotBack(deps, { ...spec.source, host: deps.host }, accept, maxLooks, controller.signal);
+    if (found === undefined) return undefined;
+    const r = new BatchingBlobReader(downloadFetcher(deps.rpc, found.id), { idKey: () => begin.idKey, clock, signal: controller.signal });
+    earlierReaders.push(r);
+    return { snapshot: found, readTree: async (id, where) => decodeTree(await r.readBlob(Buffer.from(id, 'hex'), `tree ${where}`), where) };
+  };
+
   let phase = 'scanning';
   let input = { done: 0, total: 0 };
   const report = (): void =>
@@ -235,6 +259,7 @@ async function attemptRun(
         zstdLevel: begin.compressionLevel > 0 ? begin.compressionLevel : undefined,
         parent: full ? undefined : parent,
         readTree: reader && !full ? async (id: string, where: string) => decodeTree(await reader.readBlob(Buffer.from(id, 'hex'), `tree ${where}`), where) : undefined,
+        findEarlier,
         full,
         signal: controller.signal,
         log,
@@ -299,6 +324,7 @@ async function attemptRun(
         bytesRead: produced.bytesRead,
         newBlobs: up.blobs,
         uploadedBytes: up.sealedBytes,
+        hintedBlobs: up.hinted,
         skipped: skipped.length,
         durationMs: clock.now() - runStarted,
         // Where the time went: produce (read, chunk, seal, send), the last durable ack, the commit; and the waits inside.
@@ -322,6 +348,7 @@ async function attemptRun(
     if (ticker !== undefined) clock.clearTimeout(ticker);
     batch.signal.removeEventListener('abort', onOuterAbort);
     reader?.close();
+    for (const r of earlierReaders) r.close();
     controller.abort(new AgentError('CANCELLED', 'the run ended'));
   }
 }
@@ -334,6 +361,35 @@ async function abortRun(deps: BackupDeps, runId: Buffer, failure: { code: string
   } catch (err) {
     log.warn({ code: failure.code, problem: failure.message, abortError: messageOf(err) }, 'backup run failed; AbortBackup did not reach the coordinator (it expires the run itself)');
   }
+}
+
+/**
+ * Walks back from the newest committed snapshot of `source` (GetSnapshot at
+ * a time, each step just before the last one seen) to the first that
+ * `accept`s; undefined after `maxLooks` snapshots or when there are no more.
+ */
+async function findSnapshotBack(
+  deps: BackupDeps,
+  source: v1.SourceRef,
+  accept: (s: v1.SnapshotInfo__Output) => boolean,
+  maxLooks: number,
+  signal: AbortSignal,
+): Promise<v1.SnapshotInfo__Output | undefined> {
+  let at = 0; // the newest
+  for (let look = 0; look < maxLooks; look++) {
+    let snap: v1.SnapshotInfo__Output | null;
+    try {
+      snap = (await deps.rpc.getSnapshot({ at: { source, timeUnixMs: at } }, signal)).snapshot;
+    } catch (err) {
+      if (codeOf(err) === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+    if (!snap || snap.treeRoot.length !== 32) return undefined;
+    if (accept(snap)) return snap;
+    at = Number(snap.timeUnixMs) - 1;
+    if (at <= 0) return undefined;
+  }
+  return undefined;
 }
 
 function throwIfAborted(signal: AbortSignal): void {

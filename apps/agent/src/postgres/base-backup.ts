@@ -12,13 +12,14 @@
  * finished), since point-in-time recovery needs base.stop <= target.
  */
 import { spawn } from 'node:child_process';
-import { SealPool, storeStream, TreeBuilder, type EntryMeta } from '@pbk/storage';
+import { SealPool, storeStream, TreeBuilder, type EntryMeta, type StreamContext } from '@pbk/storage';
 import type { Produced, ProduceContext } from '../backup/run.js';
 import type { Clock } from '../clock.js';
 import type { PostgresSourceConfig } from '../config/postgres.js';
 import { AgentError, messageOf } from '../errors.js';
 import { parseBackupLabel, parseManifestWalRanges } from './backup-label.js';
 import { childEnv, classifyFailure, pgProgram, TailBuffer, withClient } from './connection.js';
+import { hintAt, isRelationFile, previousRelationChunks, RELATION_CHUNK_BYTES } from './relation-chunks.js';
 import { readTar, TarFormatError } from './tar.js';
 
 /** Small members whose text becomes labels as well as files. */
@@ -73,6 +74,8 @@ export async function serverFacts(cfg: PostgresSourceConfig): Promise<ServerFact
 
 export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBackupDeps, ctx: ProduceContext): Promise<Produced> {
   ctx.setPhase('connecting');
+  // Read while pg_basebackup starts; awaited by the first relation file. Never rejects.
+  const previous = previousRelationChunks(ctx);
   const facts = await serverFacts(cfg);
   if (facts.tablespaces.length > 0) {
     // `-D -` streams only the main data directory; each extra tablespace would be its own tar. Refuse rather than store an incomplete backup.
@@ -107,7 +110,7 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   let bytesRead = 0;
   // One pool of threads that id and seal chunks for every member (hundreds of them): started once, closed below.
   const pool = new SealPool({ dek: ctx.dek, idKey: ctx.idKey, ...(ctx.zstdLevel !== undefined ? { zstdLevel: ctx.zstdLevel } : {}) });
-  const sctx = { sink: ctx.sink, dek: ctx.dek, idKey: ctx.idKey, chunker: ctx.chunker, signal: ctx.signal, claimBatchBytes: CLAIM_BATCH_BYTES, pool };
+  const sctx: StreamContext = { sink: ctx.sink, dek: ctx.dek, idKey: ctx.idKey, chunker: ctx.chunker, signal: ctx.signal, claimBatchBytes: CLAIM_BATCH_BYTES, pool };
   /** Members read to their end whose last batches are still being claimed, sealed or sent. */
   const pending = new Set<Promise<void>>();
   let pendingBytes = 0;
@@ -135,7 +138,13 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
         })();
         const name = entry.name;
         const weight = Math.min(entry.size, 2 * CLAIM_BATCH_BYTES);
-        const job = storeStream(sctx, counted).then((stored) => {
+        let stream: StreamContext = sctx;
+        if (isRelationFile(name)) {
+          // Fixed chunks line up with the previous backup's: each changed one is hinted with the chunk it replaces.
+          const before = (await previous).get(name);
+          stream = { ...sctx, fixedChunkBytes: RELATION_CHUNK_BYTES, ...(before !== undefined ? { deltaHint: hintAt(before) } : {}) };
+        }
+        const job = storeStream(stream, counted).then((stored) => {
           builder.addFile(name, meta, stored);
           if (keep) remembered.set(name, Buffer.concat(kept).toString('utf8'));
         });

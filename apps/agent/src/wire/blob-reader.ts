@@ -10,9 +10,15 @@
  * id as associated data, then HMAC(id-key, plaintext) == id), so a wrong,
  * swapped or damaged blob is an error, never restored data. Blobs resolve as
  * they arrive; an id the stream ends without is NOT_FOUND.
+ *
+ * A blob stored as a delta (docs/repository-format.md, "Delta blobs") arrives
+ * with `deltaBase`, right after its base marked `baseOnly`: the pair is opened
+ * together (the base checked first), and the base answers no request unless
+ * it was asked for itself. Any other order is a corrupt stream and fails the
+ * batch: a delta is never skipped or opened without its base.
  */
-import { BlobAssembler, fromGrpcStatus, MAX_IDS_PER_DOWNLOAD, type v1 } from '@pbk/protocol';
-import { openChunk, type OpenPool, type PlannedFile } from '@pbk/storage';
+import { BlobAssembler, fromGrpcStatus, MAX_IDS_PER_DOWNLOAD, type v1, type WireBlob } from '@pbk/protocol';
+import { runOpenJob, type DeltaBase, type OpenPool, type PlannedFile } from '@pbk/storage';
 import type { Clock, TimerHandle } from '../clock.js';
 import { AgentError } from '../errors.js';
 
@@ -181,17 +187,22 @@ export class BatchingBlobReader {
     };
     // Blobs being opened (on the pool's threads): the stream reads on meanwhile.
     const opening: Promise<void>[] = [];
+    /** The last base-only blob, until the delta it came for. */
+    let base: WireBlob | undefined;
     try {
       for await (const msg of this.fetch(ids, this.controller.signal)) {
         for (const k of msg.keys) this.deks.set(k.id.toString('hex'), { id: k.id, key: k.key });
         for (const blob of assembler.push(msg.parts)) {
           const hex = blob.id.toString('hex');
+          const paired = pairWithBase(blob, base);
+          base = blob.baseOnly ? blob : undefined;
           const ws = batch.get(hex);
-          if (ws === undefined) continue; // not asked for (or already received): ignore
+          if (ws === undefined) continue; // not asked for (or already received), or only a base: ignore
           batch.delete(hex);
-          opening.push(this.open(blob.id, blob.dekId, blob.sealed, blob.rawLength, ws[0]?.where).then((outcome) => settle(hex, outcome)));
+          opening.push(this.open(blob, paired, ws[0]?.where).then((outcome) => settle(hex, outcome)));
         }
       }
+      if (base !== undefined) throw corruptStream(`base blob ${base.id.toString('hex')} (base_only) ended the stream without the delta it came for`);
       assembler.finish();
       for (const [hex, ws] of [...batch]) {
         const where = ws[0]?.where;
@@ -204,18 +215,24 @@ export class BatchingBlobReader {
     await Promise.all(opening);
   }
 
-  private async open(id: Buffer, dekId: Buffer, sealed: Buffer, rawLength: number, where: string | undefined): Promise<{ ok: Buffer } | { err: unknown }> {
+  /** Opens and checks `blob` (a delta with `base`, the base-only blob sent just before it). */
+  private async open(blob: WireBlob, base: WireBlob | undefined, where: string | undefined): Promise<{ ok: Buffer } | { err: unknown }> {
+    const { id, dekId, sealed, rawLength } = blob;
+    const keyless = (what: string, k: Buffer) => ({ err: new AgentError('INTEGRITY', `${what} arrived without its DEK ${k.toString('hex')}; the coordinator must send each DEK before its first blob`) });
     const dek = this.deks.get(dekId.toString('hex'));
-    if (dek === undefined) {
-      return { err: new AgentError('INTEGRITY', `blob ${id.toString('hex')} arrived without its DEK ${dekId.toString('hex')}; the coordinator must send each DEK before its first blob`) };
-    }
+    if (dek === undefined) return keyless(`blob ${id.toString('hex')}`, dekId);
+    const baseDek = base && this.deks.get(base.dekId.toString('hex'));
+    if (base !== undefined && baseDek === undefined) return keyless(`its delta base ${base.id.toString('hex')}`, base.dekId);
     const idKey = this.options.idKey();
     if (idKey === undefined) {
       return { err: new AgentError('FAILED_PRECONDITION', 'the repository id-key is not known to this agent yet, so downloaded blobs cannot be checked; it is learnt from BeginBackup (run one backup of any source first)') };
     }
+    const delta: DeltaBase | undefined = base && baseDek && { id: base.id, dek: baseDek, sealed: base.sealed, rawLength: base.rawLength };
     try {
       const pool = this.options.pool;
-      const plain = pool ? await pool.open(dek, idKey, id, sealed, rawLength) : openChunk(dek, idKey, id, sealed, rawLength);
+      const plain = pool
+        ? await pool.open(dek, idKey, id, sealed, rawLength, undefined, delta)
+        : runOpenJob({ dek, idKey, id, sealed, rawLength, packId: undefined, ...(delta ? { base: delta } : {}) }).plaintext;
       this.stats.blobs++;
       this.stats.bytes += plain.length;
       return { ok: plain };
@@ -368,6 +385,27 @@ export function demandOrder(files: readonly PlannedFile[], writers: number): { h
   }
   out.sort((a, b) => a.at - b.at || a.seq - b.seq);
   return out.map(({ hex, bytes, where }) => ({ hex, bytes, where }));
+}
+
+function corruptStream(detail: string): AgentError {
+  return new AgentError('CORRUPT', `the download stream is corrupt: ${detail}; the coordinator must send a delta blob right after its base (base_only). Run 'pbk verify' on the coordinator`);
+}
+
+/**
+ * The base `blob` is opened with: `previous` (the blob just before it, if
+ * base-only) when `blob` is a delta. Throws (a corrupt stream) for a delta
+ * whose base did not come just before it, a base followed by anything but
+ * its delta, and a base that is itself a delta (writers never chain).
+ */
+export function pairWithBase(blob: WireBlob, previous: WireBlob | undefined): WireBlob | undefined {
+  const hex = blob.id.toString('hex');
+  if (previous !== undefined && !(blob.deltaBase?.equals(previous.id) ?? false)) {
+    throw corruptStream(`base blob ${previous.id.toString('hex')} (base_only) was followed by blob ${hex}, not by the delta it came for`);
+  }
+  if (blob.baseOnly && blob.deltaBase !== undefined) throw corruptStream(`base blob ${hex} (base_only) is itself a delta against ${blob.deltaBase.toString('hex')}`);
+  if (blob.deltaBase === undefined) return undefined;
+  if (previous === undefined) throw corruptStream(`delta blob ${hex} arrived without its base blob ${blob.deltaBase.toString('hex')} just before it`);
+  return previous;
 }
 
 /** grpc-js stream errors are ServiceErrors: give them our codes. */

@@ -34,6 +34,8 @@ export interface UploadStats {
   rawBytes: number;
   /** Sealed bytes sent. */
   sealedBytes: number;
+  /** Blobs sent with a delta-base hint. */
+  hinted: number;
   /** Ids asked about with MissingBlobs. */
   asked: number;
   streams: number;
@@ -66,7 +68,7 @@ interface OpenStream {
 }
 
 export class RemoteBlobSink implements BlobSink {
-  readonly stats: UploadStats = { blobs: 0, rawBytes: 0, sealedBytes: 0, asked: 0, streams: 0, stored: 0, duplicate: 0, missingCalls: 0, missingMs: 0, drainMs: 0, durableMs: 0 };
+  readonly stats: UploadStats = { blobs: 0, hinted: 0, rawBytes: 0, sealedBytes: 0, asked: 0, streams: 0, stored: 0, duplicate: 0, missingCalls: 0, missingMs: 0, drainMs: 0, durableMs: 0 };
   private readonly claimed = new Set<string>();
   private readonly batcher: BlobMessageBatcher;
   private readonly streamTargetBytes: number;
@@ -160,8 +162,9 @@ export class RemoteBlobSink implements BlobSink {
     }
   }
 
-  addBlob(blob: SealedBlob): Promise<void> {
-    const next = this.chain.then(() => this.send(blob));
+  /** `deltaHint` travels as the blob's delta_base: the coordinator may store it as a delta against that blob. */
+  addBlob(blob: SealedBlob, deltaHint?: Buffer): Promise<void> {
+    const next = this.chain.then(() => this.send(blob, deltaHint));
     // The chain itself never rejects: each caller sees its own failure, later ones see `failure`.
     this.chain = next.catch(() => undefined);
     return next;
@@ -184,16 +187,18 @@ export class RemoteBlobSink implements BlobSink {
     this.fail(reason);
   }
 
-  private async send(blob: SealedBlob): Promise<void> {
+  private async send(blob: SealedBlob, deltaHint: Buffer | undefined): Promise<void> {
     this.check();
     const up = this.upload ?? this.open();
-    for (const parts of this.batcher.push({ id: blob.id, type: blob.type === 'tree' ? 'BLOB_TYPE_TREE' : 'BLOB_TYPE_DATA', dekId: blob.dekId, rawLength: blob.rawLength, sealed: blob.sealed })) {
+    const wire = { id: blob.id, type: blob.type === 'tree' ? 'BLOB_TYPE_TREE' : 'BLOB_TYPE_DATA', dekId: blob.dekId, rawLength: blob.rawLength, sealed: blob.sealed } as const;
+    for (const parts of this.batcher.push(deltaHint !== undefined ? { ...wire, deltaBase: deltaHint } : wire)) {
       await this.write(up, parts);
     }
     up.sentBytes += blob.sealed.length;
     this.stats.blobs++;
     this.stats.rawBytes += blob.rawLength;
     this.stats.sealedBytes += blob.sealed.length;
+    if (deltaHint !== undefined) this.stats.hinted++;
     if (up.sentBytes >= this.streamTargetBytes) await this.closeStream();
   }
 

@@ -10,7 +10,7 @@
 import { posix } from 'node:path';
 import { keyedId, type Dek } from '@pbk/crypto';
 import { sealChunk } from '../blob/index.js';
-import { Chunker, type ChunkerOptions } from '../chunker/index.js';
+import { Chunker, FixedChunker, type ChunkerOptions } from '../chunker/index.js';
 import { DEFAULT_ZSTD_LEVEL } from '../compress/zstd.js';
 import { CancelledError, StorageError } from '../errors.js';
 import { checkEntryName, compareNames, saveTree, type BlobSink, type TreeEntry } from '../snapshot/index.js';
@@ -21,6 +21,19 @@ export interface StreamContext {
   dek: Dek;
   idKey: Buffer;
   chunker: ChunkerOptions;
+  /**
+   * Cut every this many bytes instead of by content (`chunker` is then
+   * unused): for files whose bytes never move, such as PostgreSQL relation
+   * files, so that chunk i of one version lines up with chunk i of the next.
+   */
+  fixedChunkBytes?: number;
+  /**
+   * The delta-base hint of the stream's chunk at `index` (in stream order),
+   * handed to sink.addBlob with each blob that is uploaded: the id of the
+   * blob it most likely differs little from (docs/repository-format.md,
+   * "Delta blobs"). Chunks the sink already has are not uploaded, so need none.
+   */
+  deltaHint?: (index: number) => Buffer | undefined;
   zstdLevel?: number;
   signal?: AbortSignal;
   /**
@@ -95,7 +108,7 @@ const OWN_POOL_AFTER_BYTES = 32 * 1024 * 1024;
  * rejects.
  */
 export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8Array>): Promise<StoredStream> {
-  const chunker = new Chunker(ctx.chunker);
+  const chunker = ctx.fixedChunkBytes !== undefined ? new FixedChunker(ctx.fixedChunkBytes) : new Chunker(ctx.chunker);
   const level = ctx.pool?.zstdLevel ?? ctx.zstdLevel ?? DEFAULT_ZSTD_LEVEL;
   if (ctx.pool !== undefined) checkPool(ctx.pool, ctx);
   const workers = ctx.workers ?? defaultSealWorkers();
@@ -125,6 +138,7 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
     await after.claimed;
     // In stream order, one batch after the other: `content`, and which batch asks for an id repeated in the stream.
     const askAt: number[] = [];
+    const firstIndex = out.content.length;
     for (let i = 0; i < ids.length; i++) {
       const hex = ids[i]!.toString('hex');
       out.content.push(hex);
@@ -146,9 +160,10 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
       const sealing = claimed.map(async (i) => (pool !== undefined ? pool.seal(ids[i]!, chunks[i]!) : sealChunk(ctx.dek, 'data', ids[i]!, chunks[i]!, level)));
       const blobs = await settleAll(sealing);
       await after.done;
-      for (const blob of blobs) {
+      for (const [k, blob] of blobs.entries()) {
         throwIfAborted(ctx.signal);
-        await ctx.sink.addBlob(blob);
+        const hint = ctx.deltaHint?.(firstIndex + claimed[k]!);
+        await (hint !== undefined ? ctx.sink.addBlob(blob, hint) : ctx.sink.addBlob(blob));
         added++;
         out.blobsNew++;
         out.bytesNewStored += blob.sealed.length;

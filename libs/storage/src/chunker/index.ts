@@ -5,6 +5,7 @@
  * are part of the repository format; see chunker.ts and gear.ts.
  */
 export { Chunker, chunkStream, cutPoints } from './chunker.js';
+export { FixedChunker } from './fixed.js';
 export { cutMask, gearTable, GEAR_SEED_LABEL } from './gear.js';
 export {
   ChunkerOptionsError,

@@ -8,7 +8,11 @@ import { decodeTree, encodeTree, type Tree } from './tree.js';
 /** Where new blobs go: the local repository, or (in the agent) the coordinator over gRPC. */
 export interface BlobSink {
   claimMissing(ids: readonly Buffer[]): boolean[] | Promise<boolean[]>;
-  addBlob(blob: SealedBlob): Promise<void>;
+  /**
+   * `deltaHint`: the id of a blob this one most likely differs little from;
+   * a sink that can store deltas may store it as one against that blob.
+   */
+  addBlob(blob: SealedBlob, deltaHint?: Buffer): Promise<void>;
   releaseClaims?(ids: readonly Buffer[]): void;
 }
 

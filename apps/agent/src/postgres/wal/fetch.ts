@@ -4,10 +4,16 @@
  * its id (AES-GCM, then HMAC(id-key, plaintext) == id), the bytes checked
  * against the recorded size and SHA-256. Any mismatch is an error naming the
  * file and the blob: recovery must stop there, never replay damaged WAL.
+ *
+ * WAL is not uploaded with delta hints, so it is not stored as deltas; should
+ * a blob come as one anyway (the coordinator sends it right after its base,
+ * as for restores), it is opened with that base and checked like any other,
+ * and a delta out of that order stops recovery.
  */
 import { createHash } from 'node:crypto';
-import { BlobAssembler, fromGrpcStatus, type v1 } from '@pbk/protocol';
-import { openChunk } from '@pbk/storage';
+import { BlobAssembler, fromGrpcStatus, type v1, type WireBlob } from '@pbk/protocol';
+import { runOpenJob } from '@pbk/storage';
+import { pairWithBase } from '../../wire/blob-reader.js';
 import { AgentError, messageOf } from '../../errors.js';
 import type { WalRpc } from './uploader.js';
 
@@ -37,6 +43,8 @@ export async function fetchWal(rpc: Pick<WalRpc, 'getWal'>, source: v1.SourceRef
   let idKey: Buffer | undefined;
   let file: v1.WalFile__Output | undefined;
   const pieces: Buffer[] = [];
+  /** The last base-only blob, until the delta it came for. */
+  let base: WireBlob | undefined;
   try {
     for await (const msg of call as AsyncIterable<v1.GetWalResponse__Output>) {
       if (msg.file) file = msg.file;
@@ -46,17 +54,28 @@ export async function fetchWal(rpc: Pick<WalRpc, 'getWal'>, source: v1.SourceRef
       for (const k of blobs.keys) keys.set(k.id.toString('hex'), { id: k.id, key: k.key });
       for (const blob of assembler.push(blobs.parts)) {
         const hex = blob.id.toString('hex');
+        let paired: WireBlob | undefined;
+        try {
+          paired = pairWithBase(blob, base);
+        } catch (err) {
+          throw new WalCorruptError(fileName, hex, `WAL file ${fileName}: ${messageOf(err)}; recovery must stop here`, { cause: err });
+        }
+        base = blob.baseOnly ? blob : undefined;
+        if (blob.baseOnly) continue; // not part of the file: the base of the next blob
         const dek = keys.get(blob.dekId.toString('hex'));
-        if (dek === undefined || idKey === undefined) {
+        const baseDek = paired && keys.get(paired.dekId.toString('hex'));
+        if (dek === undefined || idKey === undefined || (paired !== undefined && baseDek === undefined)) {
           throw new WalCorruptError(fileName, hex, `WAL file ${fileName}: blob ${hex} arrived without its key; the coordinator must send keys and the id-key first`);
         }
         try {
-          pieces.push(openChunk(dek, idKey, blob.id, blob.sealed, blob.rawLength));
+          const withBase = paired && { base: { id: paired.id, dek: baseDek!, sealed: paired.sealed, rawLength: paired.rawLength } };
+          pieces.push(runOpenJob({ dek, idKey, id: blob.id, sealed: blob.sealed, rawLength: blob.rawLength, packId: undefined, ...withBase }).plaintext);
         } catch (err) {
           throw new WalCorruptError(fileName, hex, `WAL file ${fileName} is damaged: blob ${hex} does not open or does not match its id (${messageOf(err)}); recovery must stop here. Run 'pbk verify' on the coordinator`, { cause: err });
         }
       }
     }
+    if (base !== undefined) throw new WalCorruptError(fileName, base.id.toString('hex'), `WAL file ${fileName}: base blob ${base.id.toString('hex')} (base_only) ended the stream without the delta it came for; recovery must stop here`);
     assembler.finish();
   } catch (err) {
     if (err instanceof AgentError) throw err;
