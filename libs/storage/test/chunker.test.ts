@@ -123,7 +123,7 @@ describe('gear table and masks (format constants)', () => {
     const seed = Buffer.from(SEED);
     const first = cutPoints(data, { ...SMALL, gearSeed: seed });
     expect(cutPoints(data, { ...SMALL, gearSeed: seed })).toEqual(first);
-    seed[0] ^= 0xff;
+    seed[0]! ^= 0xff;
     expect(cutPoints(data, { ...SMALL, gearSeed: seed })).toEqual(cutPoints(data, { ...SMALL, gearSeed: Buffer.from(seed) }));
     expect(cutPoints(data, { ...SMALL, gearSeed: seed })).not.toEqual(first);
   });
