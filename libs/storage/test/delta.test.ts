@@ -58,8 +58,12 @@ describe('delta blobs', () => {
     expect(sealDeltaChunk(dek, full.id, v2, full.id, v2, full.sealed.length)).toBeUndefined();
 
     await repo.addBlob(base);
+    await repo.flush();
+    // A GC running while the delta is written must treat its base as reused (kept with its pack).
+    repo.trackReuse();
     await repo.addBlob(delta);
     await repo.flush();
+    expect(repo.reusedSinceTracking()).toEqual(new Set([base.id.toString('hex')]));
     const again = await fx.t.reopen();
     expect(again.index.get(full.id)!.deltaBase).toEqual(base.id);
     expect((await again.readBlob(full.id)).equals(v2)).toBe(true);

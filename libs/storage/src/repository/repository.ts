@@ -202,6 +202,8 @@ export class Repository {
    */
   async addBlob(blob: SealedBlob): Promise<void> {
     this.throwIfWriteFailed();
+    // A delta reuses its base as a deduplicated blob does: a GC running now must keep the base's pack.
+    if (blob.deltaBase) this.touched?.add(idKey(blob.deltaBase));
     this.pending.add(idKey(blob.id));
     this.builder.add(blob);
     if (this.builder.size >= this.opts.packTargetBytes) await this.closePack();
