@@ -1,12 +1,13 @@
 // The streaming tar reader against archives GNU tar really writes (ustar,
 // pax, gnu formats) and against hand-built headers for what tar will not
 // make cheaply here (base-256 sizes over 8 GiB, damaged headers).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseNumber, parsePax, readTar, TarFormatError, type TarEntry } from '../src/postgres/tar.js';
+import { parseNumber, parsePax, readTar, readTarToEnd, TarFormatError, type TarEntry } from '../src/postgres/tar.js';
 
 let dir: string;
 const longDir = 'd'.repeat(80) + '/' + 'e'.repeat(60);
@@ -132,5 +133,46 @@ describe('readTar', () => {
     const text = rec('path', 'a/b/ü') + rec('size', '12');
     expect(parsePax(Buffer.from(text))).toEqual(new Map([['path', 'a/b/ü'], ['size', '12']]));
     expect(() => parsePax(Buffer.from('99 path=x\n'))).toThrow(/pax/);
+  });
+});
+
+// pg_basebackup writes after the first end-of-archive block: a reader that
+// closes the pipe there kills it with SIGPIPE and fails a complete backup.
+describe('readTarToEnd', () => {
+  /** A writer like pg_basebackup: the archive, a pause, then more zero blocks. Resolves with its exit code. */
+  async function writerExit(read: (stdout: Readable) => Promise<void>): Promise<number | null> {
+    const file = join(dir, 'writer.tar');
+    execFileSync('tar', ['-cf', file, '-C', join(dir, 'src'), 'PG_VERSION', 'base']);
+    const child = spawn('sh', ['-c', `cat '${file}'; sleep 0.3; head -c 262144 /dev/zero`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await read(child.stdout);
+    child.stdout.destroy(); // what is left after the reader: nothing for readTarToEnd
+    return exited;
+  }
+
+  it('reads the writer to its end, so it exits 0 (the plain reader breaks its pipe)', async () => {
+    const names: string[] = [];
+    const drained = await writerExit(async (stdout) => {
+      for await (const { entry } of readTarToEnd(stdout)) names.push(entry.name);
+    });
+    expect(names).toContain('base/1/1259');
+    expect(drained).toBe(0);
+    // The same writer against the reader that stops at the marker: the case this guards against.
+    const broken = await writerExit(async (stdout) => {
+      for await (const _ of readTar(stdout)) void _;
+    });
+    expect(broken).not.toBe(0);
+  });
+
+  it('destroys the stream when the caller stops early', async () => {
+    const file = join(dir, 'early.tar');
+    execFileSync('tar', ['-cf', file, '-C', join(dir, 'src'), 'PG_VERSION', 'base']);
+    const child = spawn('sh', ['-c', `cat '${file}'; sleep 5`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      for await (const _ of readTarToEnd(child.stdout)) break;
+      expect(child.stdout.destroyed).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -20,7 +20,7 @@ import { AgentError, messageOf } from '../errors.js';
 import { parseBackupLabel, parseManifestWalRanges } from './backup-label.js';
 import { childEnv, classifyFailure, pgProgram, TailBuffer, withClient } from './connection.js';
 import { hintAt, isRelationFile, previousRelationChunks, RELATION_CHUNK_BYTES } from './relation-chunks.js';
-import { readTar, TarFormatError } from './tar.js';
+import { readTarToEnd, TarFormatError } from './tar.js';
 
 /** Small members whose text becomes labels as well as files. */
 const REMEMBERED = new Set(['backup_label', 'tablespace_map', 'backup_manifest']);
@@ -116,7 +116,7 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   let pendingBytes = 0;
   let memberFailure: { err: unknown } | undefined;
   try {
-    for await (const { entry, content } of readTar(child.stdout)) {
+    for await (const { entry, content } of readTarToEnd(child.stdout)) {
       const meta: EntryMeta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: String(BigInt(Math.round(entry.mtime * 1000)) * 1_000_000n) };
       if (entry.name === '' || entry.name === '.') continue;
       if (entry.type === 'dir') builder.addDir(entry.name, meta);
