@@ -45,7 +45,7 @@ import { freePort, isRoot, pgBin, pgOsIds, pgTempDir, run, runAsPg, startPgClust
 import { chatTraffic, createChatDataset } from './pg-chat.js';
 import { connectAgentWal, measureRpo, waitWalCaughtUp } from './postgres-rpo.js';
 import { summarize } from './stats.js';
-import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, appsBuilt, killAllChildren, runAsScript, runToEnd } from './system.js';
+import { AGENT_MAIN, COORDINATOR_MAIN, LineProcess, appsBuilt, cpuSeconds, killAllChildren, runAsScript, runToEnd } from './system.js';
 
 const TARGET_SECOND_SHARE = 0.2;
 const PG_SOURCE: v1.SourceRef = { host: 'db-1', kind: 'SOURCE_KIND_POSTGRES', name: 'main' };
@@ -57,6 +57,9 @@ interface Figures {
   base_backup_bytes?: number;
   /** pbk: sealed bytes uploaded (stats.uploadedBytes); a changed relation chunk travels whole and may be stored as a delta. */
   base_backup_uploaded_bytes?: number;
+  /** pbk: CPU seconds (user + system, all threads) the agent and the coordinator spent during the first base backup. */
+  base_backup_agent_cpu_s?: number | null;
+  base_backup_coordinator_cpu_s?: number | null;
   second_backup_s?: number;
   second_backup_bytes?: number;
   second_backup_uploaded_bytes?: number;
@@ -419,11 +422,16 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     log('pbk: base backup 1...');
+    // CPU seconds of our two processes (threads included) over the first base backup: steadier than wall time on a shared 2-core host.
+    const cpuBefore = { agent: cpuSeconds(agent.pid), coordinator: cpuSeconds(coord.pid) };
     const b1 = await timed(() => backupRetrying());
     pbk.base_backup_s = secs(b1.ms);
+    const cpuAfter = { agent: cpuSeconds(agent.pid), coordinator: cpuSeconds(coord.pid) };
+    pbk.base_backup_agent_cpu_s = cpuBefore.agent !== null && cpuAfter.agent !== null ? Number((cpuAfter.agent - cpuBefore.agent).toFixed(2)) : null;
+    pbk.base_backup_coordinator_cpu_s = cpuBefore.coordinator !== null && cpuAfter.coordinator !== null ? Number((cpuAfter.coordinator - cpuBefore.coordinator).toFixed(2)) : null;
     pbk.base_backup_bytes = Number(b1.value.stats?.storedBytes ?? 0);
     pbk.base_backup_uploaded_bytes = Number(b1.value.stats?.uploadedBytes ?? 0);
-    log(`  ${pbk.base_backup_s} s, ${pbk.base_backup_bytes} bytes stored, ${pbk.base_backup_uploaded_bytes} uploaded`);
+    log(`  ${pbk.base_backup_s} s, ${pbk.base_backup_bytes} bytes stored, ${pbk.base_backup_uploaded_bytes} uploaded; CPU agent ${pbk.base_backup_agent_cpu_s} s, coordinator ${pbk.base_backup_coordinator_cpu_s} s`);
     const pbkRestore = async (): Promise<void> => {
       log('pbk: restore --latest with --start (RTO)...');
       await pg!.query('SELECT pg_switch_wal()');
