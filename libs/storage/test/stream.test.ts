@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SealPool, storeStream, TreeBuilder, type StreamContext } from '../src/archiver/index.js';
+import { SealAheadGauge, SealPool, storeStream, TreeBuilder, type StreamContext } from '../src/archiver/index.js';
 import { openChunk } from '../src/blob/index.js';
 import type { SealedBlob } from '../src/pack/index.js';
 import type { BlobSink } from '../src/snapshot/index.js';
@@ -213,6 +213,66 @@ describe('streams into the repository', () => {
       const pooled = await storeStream({ ...base, sink: three, pool }, pieces(data.subarray(0, 4 * 1024 * 1024), 256 * 1024));
       expect(pooled.content.slice(0, -1)).toEqual(inline.content.slice(0, pooled.content.length - 1));
       expect(pool.pending).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('seals ahead of the claim while nearly everything is missing, stops when the sink has it, and never detaches the caller\'s pieces', async () => {
+    const { repo } = fx.t;
+    const dek = await repo.keys.newDek();
+    const idKey = repo.keys.master.idKey;
+    const MIB = 1024 * 1024;
+    const pool = new SealPool({ dek, idKey, workers: 2 });
+    try {
+      const gauge = new SealAheadGauge();
+      const audit = auditedSink(repo, { delayMs: 2 });
+      const ctx: StreamContext = { sink: audit.sink, dek, idKey, chunker: repo.chunkerOptions, pool, sealAhead: gauge, fixedChunkBytes: 256 * 1024, claimBatchBytes: MIB };
+      const data = mixedData(12 * MIB + 5000);
+      // Pieces of the chunk size come out as views of them (the caller's, copied to the workers);
+      // smaller pieces are assembled into chunks of the stream's own (moved to the workers).
+      const whole: Buffer[] = [];
+      const first = await storeStream(ctx, (async function* () {
+        for (let at = 0; at < data.length; at += 256 * 1024) {
+          const piece = Buffer.from(data.subarray(at, at + 256 * 1024));
+          whole.push(piece);
+          yield piece;
+        }
+      })());
+      expect(whole.every((p, i) => p.equals(data.subarray(i * 256 * 1024, (i + 1) * 256 * 1024)))).toBe(true);
+      const small: Buffer[] = [];
+      const second = await storeStream({ ...ctx, sealAhead: new SealAheadGauge() }, (async function* () {
+        for (let at = 0; at < data.length; at += 40_000) {
+          const piece = Buffer.from(data.subarray(at, at + 40_000));
+          small.push(piece);
+          yield piece;
+        }
+      })());
+      expect(small.every((p, i) => p.equals(data.subarray(i * 40_000, (i + 1) * 40_000)))).toBe(true);
+      expect(second.content).toEqual(first.content);
+      expect(second.blobsNew).toBe(0);
+      // The first batch asks first; the rest of a first backup is sealed ahead, none of it for nothing.
+      expect(first.phases.batchesAhead).toBeGreaterThan(5);
+      expect(first.phases.sealedForNothing).toBe(0);
+      expect(first.blobsNew).toBe(first.content.length);
+      // A fresh gauge asks first, learns the sink has everything, and never seals ahead.
+      expect(second.phases.batchesAhead).toBe(0);
+
+      // The same data again with the first stream's gauge (still on): the few batches sealed ahead are dropped, then it asks first.
+      const third = await storeStream(ctx, pieces(data, 100_000));
+      expect(third.content).toEqual(first.content);
+      expect(third.blobsNew).toBe(0);
+      expect(third.phases.batchesAhead).toBeGreaterThan(0);
+      expect(third.phases.batchesAhead).toBeLessThan(5);
+      expect(third.phases.sealedForNothing).toBe(third.phases.batchesAhead * 4);
+      expect(gauge.active).toBe(false);
+      expect(pool.pending).toBe(0);
+      audit.check();
+
+      await repo.flush();
+      expect((await verifyRepository(repo, { readDataPercent: 100 })).ok).toBe(true);
+      const plain = await Promise.all(first.content.map(async (hex) => repo.readBlob(Buffer.from(hex, 'hex'))));
+      expect(Buffer.concat(plain).equals(data)).toBe(true);
     } finally {
       await pool.close();
     }

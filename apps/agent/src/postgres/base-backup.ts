@@ -12,7 +12,7 @@
  * finished), since point-in-time recovery needs base.stop <= target.
  */
 import { spawn } from 'node:child_process';
-import { SealPool, storeStream, TreeBuilder, type EntryMeta, type StreamContext } from '@pbk/storage';
+import { SealAheadGauge, SealPool, storeStream, TreeBuilder, type EntryMeta, type StreamContext, type StreamPhases } from '@pbk/storage';
 import type { Produced, ProduceContext } from '../backup/run.js';
 import type { Clock } from '../clock.js';
 import type { PostgresSourceConfig } from '../config/postgres.js';
@@ -36,9 +36,14 @@ const CLAIM_BATCH_BYTES = 32 * 1024 * 1024;
  * batch: awaited one by one, each cost at least one MissingBlobs round trip
  * with the tar stream stopped. Bounded by count and by PENDING_BYTES (each
  * member weighs its size, at most the two batches storeStream keeps in flight).
+ * 128: runs of small members (a database's catalog, hundreds of files of a
+ * few pages) no longer stop the tar stream behind 16 round trips; the bytes
+ * bound is what limits memory.
  */
-const MEMBERS_IN_FLIGHT = 16;
-const PENDING_BYTES = 64 * 1024 * 1024;
+const MEMBERS_IN_FLIGHT = 128;
+const PENDING_BYTES = 96 * 1024 * 1024;
+/** Members of at least this size log their phase timings at debug level (smaller ones only add to the sum). */
+const PHASE_LOG_BYTES = 1024 * 1024;
 /** Labels are at most 1024 characters (coordinator limit): longer text is cut, the file in the tree stays whole. */
 const LABEL_TEXT_MAX = 1000;
 
@@ -110,7 +115,10 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   let bytesRead = 0;
   // One pool of threads that id and seal chunks for every member (hundreds of them): started once, closed below.
   const pool = new SealPool({ dek: ctx.dek, idKey: ctx.idKey, ...(ctx.zstdLevel !== undefined ? { zstdLevel: ctx.zstdLevel } : {}) });
-  const sctx: StreamContext = { sink: ctx.sink, dek: ctx.dek, idKey: ctx.idKey, chunker: ctx.chunker, signal: ctx.signal, claimBatchBytes: CLAIM_BATCH_BYTES, pool };
+  // One gauge for all members: most are too small to tell a first backup (everything missing, seal ahead) from an incremental one.
+  const sctx: StreamContext = { sink: ctx.sink, dek: ctx.dek, idKey: ctx.idKey, chunker: ctx.chunker, signal: ctx.signal, claimBatchBytes: CLAIM_BATCH_BYTES, pool, sealAhead: new SealAheadGauge() };
+  /** Where the members' batches waited, summed (logged with the end of the stream: which stage held the backup up). */
+  const waited: StreamPhases = { idMs: 0, claimMs: 0, sealMs: 0, addMs: 0, batchesAhead: 0, sealedForNothing: 0 };
   /** Members read to their end whose last batches are still being claimed, sealed or sent. */
   const pending = new Set<Promise<void>>();
   let pendingBytes = 0;
@@ -145,6 +153,8 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
           stream = { ...sctx, fixedChunkBytes: RELATION_CHUNK_BYTES, ...(before !== undefined ? { deltaHint: hintAt(before) } : {}) };
         }
         const job = storeStream(stream, counted).then((stored) => {
+          addPhases(waited, stored.phases);
+          if (stored.size >= PHASE_LOG_BYTES) ctx.log.debug({ member: name, bytes: stored.size, blobsNew: stored.blobsNew, ...roundPhases(stored.phases) }, 'base backup member stored');
           builder.addFile(name, meta, stored);
           if (keep) remembered.set(name, Buffer.concat(kept).toString('utf8'));
         });
@@ -223,7 +233,7 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   const treesStarted = deps.clock.now();
   const saved = await builder.save(ctx.sink, ctx.dek, ctx.idKey);
   const treesMs = deps.clock.now() - treesStarted;
-  ctx.log.info({ startLsn: bl.startLsn, stopLsn, timeline: bl.startTimeline, bytes: bytesRead, durationMs: stopped - started, walWaitMs, treesMs }, 'base backup streamed');
+  ctx.log.info({ startLsn: bl.startLsn, stopLsn, timeline: bl.startTimeline, bytes: bytesRead, durationMs: stopped - started, walWaitMs, treesMs, waited: roundPhases(waited) }, 'base backup streamed');
   const labels: Record<string, string> = {
     type: 'base',
     start_lsn: bl.startLsn,
@@ -256,4 +266,17 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
     paths: cfg.dataDirectory ? [cfg.dataDirectory] : [],
     labels,
   };
+}
+
+function addPhases(into: StreamPhases, p: StreamPhases): void {
+  into.idMs += p.idMs;
+  into.claimMs += p.claimMs;
+  into.sealMs += p.sealMs;
+  into.addMs += p.addMs;
+  into.batchesAhead += p.batchesAhead;
+  into.sealedForNothing += p.sealedForNothing;
+}
+
+function roundPhases(p: StreamPhases): StreamPhases {
+  return { idMs: Math.round(p.idMs), claimMs: Math.round(p.claimMs), sealMs: Math.round(p.sealMs), addMs: Math.round(p.addMs), batchesAhead: p.batchesAhead, sealedForNothing: p.sealedForNothing };
 }

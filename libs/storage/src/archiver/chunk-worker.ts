@@ -34,26 +34,36 @@ const READ_ATTEMPTS = 3;
 const replies = new Map<string, (m: ToWorker) => void>();
 port.on('message', (m: ToWorker) => {
   if (m.op === 'files') void runTask(m.taskId, m.files);
-  else if (m.op === 'seal') sealOne(m.taskId, m.id, m.chunk);
-  else if (m.op === 'id') idOne(m.taskId, m.chunk);
+  else if (m.op === 'seal') sealOne(m.taskId, asBuffer(m.id), m.chunk);
+  else if (m.op === 'idSeal') sealOne(m.taskId, undefined, m.chunk);
+  else if (m.op === 'id') idOne(m.taskId, m.chunk, m.returnChunk);
   else replies.get(`${m.taskId}:${m.op}`)?.(m);
 });
 
-/** A SealPool job (storeStream): the keyed id of one chunk the main thread cut. */
-function idOne(taskId: number, chunk: Uint8Array): void {
+/** A SealPool job (storeStream): the keyed id of one chunk the main thread cut; the chunk goes back when it was moved here. */
+function idOne(taskId: number, chunk: Uint8Array, returnChunk: boolean): void {
   try {
-    port.postMessage({ op: 'ided', taskId, id: new Uint8Array(keyedId(idKey, asBuffer(chunk))) } satisfies FromWorker);
+    const id = new Uint8Array(keyedId(idKey, asBuffer(chunk)));
+    if (returnChunk) port.postMessage({ op: 'ided', taskId, id, chunk } satisfies FromWorker, [chunk.buffer as ArrayBuffer]);
+    else port.postMessage({ op: 'ided', taskId, id } satisfies FromWorker);
   } catch (err) {
     port.postMessage({ op: 'fatal', taskId, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
   }
 }
 
-/** A SealPool job (storeStream): the main thread chunked and claimed; this compresses and encrypts. */
-function sealOne(taskId: number, id: Uint8Array, chunk: Uint8Array): void {
+/**
+ * A SealPool job (storeStream): compresses and encrypts one chunk, the main
+ * thread having claimed it (`id` given), or before any claim ('idSeal': the
+ * id is computed here and sent back with the sealed bytes).
+ */
+function sealOne(taskId: number, id: Buffer | undefined, chunk: Uint8Array): void {
   try {
-    const b = sealChunk(dek, 'data', asBuffer(id), asBuffer(chunk), init.zstdLevel);
+    const plain = asBuffer(chunk);
+    const ided = id === undefined ? keyedId(idKey, plain) : undefined;
+    const b = sealChunk(dek, 'data', id ?? ided!, plain, init.zstdLevel);
     const owns = b.sealed.byteOffset === 0 && b.sealed.byteLength === b.sealed.buffer.byteLength;
-    port.postMessage({ op: 'sealed', taskId, sealed: b.sealed } satisfies FromWorker, owns ? [b.sealed.buffer as ArrayBuffer] : []);
+    const msg: FromWorker = ided === undefined ? { op: 'sealed', taskId, sealed: b.sealed } : { op: 'sealed', taskId, sealed: b.sealed, id: new Uint8Array(ided) };
+    port.postMessage(msg, owns ? [b.sealed.buffer as ArrayBuffer] : []);
   } catch (err) {
     port.postMessage({ op: 'fatal', taskId, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
   }

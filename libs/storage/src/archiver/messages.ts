@@ -18,10 +18,12 @@ export interface FileJob {
 
 export type ToWorker =
   | { op: 'files'; taskId: number; files: FileJob[] }
-  /** Seal one chunk (SealPool, for storeStream): `chunk` is a copy the worker owns (transferred). */
+  /** Seal one chunk (SealPool, for storeStream): `chunk` is the worker's (transferred: a copy, or the caller's own memory moved). */
   | { op: 'seal'; taskId: number; id: Uint8Array; chunk: Uint8Array }
-  /** Compute one chunk's keyed id (SealPool, for storeStream): `chunk` as for 'seal'. */
-  | { op: 'id'; taskId: number; chunk: Uint8Array }
+  /** Compute one chunk's keyed id (SealPool, for storeStream): `chunk` as for 'seal'; `returnChunk`: transfer it back with the id. */
+  | { op: 'id'; taskId: number; chunk: Uint8Array; returnChunk: boolean }
+  /** Compute one chunk's keyed id and seal it, in one trip (SealPool.idAndSeal): answered by 'sealed' with `id`. */
+  | { op: 'idSeal'; taskId: number; chunk: Uint8Array }
   | { op: 'need'; taskId: number; need: boolean[] }
   /** The blobs of a 'blobs' message are in the sink; `sent`: how many (fewer when it carried `claim`). */
   | { op: 'ack'; taskId: number; sent: number };
@@ -45,10 +47,10 @@ export type FromWorker =
    */
   | { op: 'blobs'; taskId: number; blobs: { id: Uint8Array; sealed: Uint8Array; rawLength: number }[]; claim?: boolean }
   | { op: 'done'; taskId: number; results: FileResult[]; bytesRead: number }
-  /** The answer to 'seal': the sealed bytes of that chunk (a 'fatal' with the same taskId if sealing threw). */
-  | { op: 'sealed'; taskId: number; sealed: Uint8Array }
-  /** The answer to 'id'. */
-  | { op: 'ided'; taskId: number; id: Uint8Array }
+  /** The answer to 'seal' and 'idSeal': the sealed bytes of that chunk, with its `id` for 'idSeal' (a 'fatal' with the same taskId if sealing threw). */
+  | { op: 'sealed'; taskId: number; sealed: Uint8Array; id?: Uint8Array }
+  /** The answer to 'id'; `chunk`: the chunk moved back, when asked for (returnChunk). */
+  | { op: 'ided'; taskId: number; id: Uint8Array; chunk?: Uint8Array }
   | { op: 'fatal'; taskId: number; message: string };
 
 /** OpenPool's job: open one sealed blob with these keys (the worker holds no keys of its own). */

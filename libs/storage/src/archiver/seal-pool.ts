@@ -40,9 +40,25 @@ export function defaultSealWorkers(): number {
 /** Jobs sent to one worker at once: the next is already there when one finishes, so a worker never idles on a round trip. */
 const JOBS_PER_WORKER = 2;
 
+/** What id() answers: the chunk's id, and the chunk (the same memory back from the worker when it was moved). */
+export interface IdedChunk {
+  id: Buffer;
+  chunk: Buffer;
+}
+
 type Job =
-  | { op: 'seal'; id: Buffer; chunk: Buffer; resolve: (b: SealedBlob) => void; reject: (e: unknown) => void }
-  | { op: 'id'; chunk: Buffer; resolve: (id: Buffer) => void; reject: (e: unknown) => void };
+  | { op: 'seal'; id: Buffer; chunk: Buffer; move: boolean; rawLength: number; resolve: (b: SealedBlob) => void; reject: (e: unknown) => void }
+  | { op: 'id'; chunk: Buffer; move: boolean; resolve: (r: IdedChunk) => void; reject: (e: unknown) => void }
+  | { op: 'idSeal'; chunk: Buffer; move: boolean; rawLength: number; resolve: (b: SealedBlob) => void; reject: (e: unknown) => void };
+
+/**
+ * Whether `chunk` may be transferred to a worker instead of copied: it spans
+ * its whole ArrayBuffer, so detaching that takes nothing else with it (never
+ * true of Node's shared pool for small buffers). The caller must also own it.
+ */
+export function ownsMemory(chunk: Uint8Array): boolean {
+  return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
+}
 
 /** Workers of every SealPool in the process that have not exited (tests check that none is left behind). */
 const live = new Set<Worker>();
@@ -88,15 +104,33 @@ export class SealPool {
   /**
    * Compresses and encrypts one data chunk as sealChunk(dek, 'data', id,
    * chunk, zstdLevel) would. `chunk` may be a view into a larger buffer: the
-   * worker gets a copy, the caller's bytes are never detached.
+   * worker gets a copy, the caller's bytes are never detached. With `move`, a
+   * chunk that owns its memory (ownsMemory) is transferred instead of copied,
+   * and is empty (detached) once this is called: for chunks the caller made
+   * and no longer needs.
    */
-  seal(id: Buffer, chunk: Buffer): Promise<SealedBlob> {
-    return this.submit((resolve, reject) => ({ op: 'seal', id, chunk, resolve, reject }));
+  seal(id: Buffer, chunk: Buffer, move = false): Promise<SealedBlob> {
+    return this.submit((resolve, reject) => ({ op: 'seal', id, chunk, move: move && ownsMemory(chunk), rawLength: chunk.length, resolve, reject }));
   }
 
-  /** keyedId(idKey, chunk), computed in a worker; `chunk` as for seal(). */
-  id(chunk: Buffer): Promise<Buffer> {
-    return this.submit((resolve, reject) => ({ op: 'id', chunk, resolve, reject }));
+  /**
+   * keyedId(idKey, chunk), computed in a worker; `chunk` as for seal(). With
+   * `move` a chunk that owns its memory travels to the worker and back instead
+   * of being copied: use the returned `chunk` afterwards, never the one passed
+   * in (detached until this resolves, gone if it rejects).
+   */
+  id(chunk: Buffer, move = false): Promise<IdedChunk> {
+    return this.submit((resolve, reject) => ({ op: 'id', chunk, move: move && ownsMemory(chunk), resolve, reject }));
+  }
+
+  /**
+   * id() and seal() in one trip: the sealed blob (its `id` the chunk's keyed
+   * id). For a stream whose chunks are nearly all missing (a first backup),
+   * where asking before sealing only adds a second trip and a second copy.
+   * `move` as for seal().
+   */
+  idAndSeal(chunk: Buffer, move = false): Promise<SealedBlob> {
+    return this.submit((resolve, reject) => ({ op: 'idSeal', chunk, move: move && ownsMemory(chunk), rawLength: chunk.length, resolve, reject }));
   }
 
   /** Whether ids from this pool are keyedId(idKey, ...) for this idKey. */
@@ -118,18 +152,28 @@ export class SealPool {
   }
 
   private answer(job: Job, m: FromWorker): void {
-    if (m.op === 'sealed' && job.op === 'seal') job.resolve({ type: 'data', id: job.id, dekId: this.dekId, sealed: asBuffer(m.sealed), rawLength: job.chunk.length });
-    else if (m.op === 'ided' && job.op === 'id') job.resolve(asBuffer(m.id));
-    else if (m.op === 'fatal') job.reject(new StorageError('INTERNAL', `${job.op === 'seal' ? `sealing chunk ${job.id.toString('hex')}` : 'computing a chunk id'} failed in a worker: ${m.message}`));
+    // rawLength from the job: a moved chunk is detached (length 0) by now.
+    if (m.op === 'sealed' && job.op === 'seal') job.resolve({ type: 'data', id: job.id, dekId: this.dekId, sealed: asBuffer(m.sealed), rawLength: job.rawLength });
+    else if (m.op === 'sealed' && job.op === 'idSeal' && m.id !== undefined) job.resolve({ type: 'data', id: asBuffer(m.id), dekId: this.dekId, sealed: asBuffer(m.sealed), rawLength: job.rawLength }); else if (m.op === 'ided' && job.op === 'id') job.resolve({ id: asBuffer(m.id), chunk: m.chunk !== undefined ? asBuffer(m.chunk) : job.chunk });
+    else if (m.op === 'fatal') job.reject(new StorageError('INTERNAL', `${job.op === 'seal' ? `sealing chunk ${job.id.toString('hex')}` : job.op === 'idSeal' ? 'sealing a chunk' : 'computing a chunk id'} failed in a worker: ${m.message}`));
     else job.reject(new StorageError('INTERNAL', `seal worker protocol: answer ${m.op} to ${job.op}`));
   }
 }
 
 function post(worker: Worker, taskId: number, job: Job): void {
-  // A copy the worker owns: chunks are often views of the caller's pushed buffers, which must stay intact.
-  const chunk = new Uint8Array(job.chunk.length);
-  chunk.set(job.chunk);
-  const msg: ToWorker = job.op === 'seal' ? { op: 'seal', taskId, id: new Uint8Array(job.id), chunk } : { op: 'id', taskId, chunk };
-  worker.postMessage(msg, [chunk.buffer]);
-
+  // Moved: the caller's own memory, detached here. Otherwise a copy the worker owns: chunks are often
+  // views of the caller's pushed buffers, which must stay intact.
+  let chunk: Uint8Array;
+  if (job.move) chunk = job.chunk;
+  else {
+    chunk = new Uint8Array(job.chunk.length);
+    chunk.set(job.chunk);
+  }
+  const msg: ToWorker =
+    job.op === 'seal'
+      ? { op: 'seal', taskId, id: new Uint8Array(job.id), chunk }
+      : job.op === 'idSeal'
+        ? { op: 'idSeal', taskId, chunk }
+        : { op: 'id', taskId, chunk, returnChunk: job.move };
+  worker.postMessage(msg, [chunk.buffer as ArrayBuffer]);
 }

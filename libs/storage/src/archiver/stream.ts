@@ -14,7 +14,9 @@ import { Chunker, FixedChunker, type ChunkerOptions } from '../chunker/index.js'
 import { DEFAULT_ZSTD_LEVEL } from '../compress/zstd.js';
 import { CancelledError, StorageError } from '../errors.js';
 import { checkEntryName, compareNames, saveTree, type BlobSink, type TreeEntry } from '../snapshot/index.js';
-import { defaultSealWorkers, SealPool } from './seal-pool.js';
+import { SealAheadGauge } from './seal-ahead.js';
+import { defaultSealWorkers, ownsMemory, SealPool } from './seal-pool.js';
+import type { SealedBlob } from '../pack/index.js';
 
 export interface StreamContext {
   sink: BlobSink;
@@ -59,6 +61,30 @@ export interface StreamContext {
    * must be this context's.
    */
   pool?: SealPool;
+  /**
+   * Decides when batches are sealed before their claim (seal-ahead.ts); share
+   * one across the streams of a run so each small stream starts from what the
+   * run has seen. Default: a gauge of this stream's own.
+   */
+  sealAhead?: SealAheadGauge;
+}
+
+/**
+ * Where a stream's batches waited, in ms summed over batches (they overlap
+ * each other and the reading of the input, so the sum may exceed the wall time).
+ */
+export interface StreamPhases {
+  /** For chunk ids (and, sealed ahead, the sealed blobs) from the pool. */
+  idMs: number;
+  /** For the previous batch's claim, then this batch's claim round trip. */
+  claimMs: number;
+  /** For the chunks sealed after their claim. */
+  sealMs: number;
+  /** For the previous batch's blobs, then handing this batch's to the sink. */
+  addMs: number;
+  /** Batches sealed before their claim, and chunks sealed that the sink had (dropped). */
+  batchesAhead: number;
+  sealedForNothing: number;
 }
 
 export interface StoredStream {
@@ -68,6 +94,7 @@ export interface StoredStream {
   /** Blobs (and their sealed bytes) this stream added to the sink. */
   blobsNew: number;
   bytesNewStored: number;
+  phases: StreamPhases;
 }
 
 /** Chunks of one push are claimed together: one MissingBlobs round trip per ~this many bytes. */
@@ -123,9 +150,17 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
     return (own ??= new SealPool({ dek: ctx.dek, idKey: ctx.idKey, zstdLevel: level, workers }));
   };
 
-  const out: StoredStream = { content: [], size: 0, blobsNew: 0, bytesNewStored: 0 };
+  const out: StoredStream = { content: [], size: 0, blobsNew: 0, bytesNewStored: 0, phases: { idMs: 0, claimMs: 0, sealMs: 0, addMs: 0, batchesAhead: 0, sealedForNothing: 0 } };
+  const phases = out.phases;
+  const gauge = ctx.sealAhead ?? new SealAheadGauge();
   let batch: Buffer[] = [];
   let batchBytes = 0;
+  /**
+   * The memory of the caller's pieces: a chunk that is (a view of) one is
+   * the caller's, never moved to a worker. Chunks the chunker assembled from
+   * several pieces are this stream's own and travel by transfer, not copy.
+   */
+  const inputMemory = new WeakSet<ArrayBufferLike>();
   /** Ids claimed by this stream: a repeat inside it (zero pages) is stored once. */
   const mine = new Set<string>();
   const inFlight: Promise<void>[] = [];
@@ -133,32 +168,54 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
   let previous: { claimed: Promise<void>; done: Promise<void> } = { claimed: Promise.resolve(), done: Promise.resolve() };
   let failure: { err: unknown } | undefined;
 
-  const store = async (chunks: Buffer[], pool: SealPool | undefined, idsFrom: Promise<Buffer>[], after: typeof previous, claimedNow: () => void): Promise<void> => {
-    const ids = await settleAll(idsFrom);
+  /** A chunk ided (and, sealed ahead, sealed): `chunk` is unset once moved into its blob. */
+  type Prepared = { id: Buffer; chunk?: Buffer; move: boolean; blob?: SealedBlob };
+
+  const store = async (pool: SealPool | undefined, prepared: Promise<Prepared>[], after: typeof previous, claimedNow: () => void): Promise<void> => {
+    let t = performance.now();
+    const lap = (): number => {
+      const now = performance.now();
+      const ms = now - t;
+      t = now;
+      return ms;
+    };
+    const chunks = await settleAll(prepared);
+    phases.idMs += lap();
     await after.claimed;
     // In stream order, one batch after the other: `content`, and which batch asks for an id repeated in the stream.
     const askAt: number[] = [];
     const firstIndex = out.content.length;
-    for (let i = 0; i < ids.length; i++) {
-      const hex = ids[i]!.toString('hex');
+    for (let i = 0; i < chunks.length; i++) {
+      const hex = chunks[i]!.id.toString('hex');
       out.content.push(hex);
       if (!mine.has(hex)) {
         mine.add(hex);
         askAt.push(i);
       }
     }
-    const ask = askAt.map((i) => ids[i]!);
+    const ask = askAt.map((i) => chunks[i]!.id);
     // The claim is asked for before the next batch asks: a repeat asked for later is answered "present".
     const asked = ask.length > 0 ? ctx.sink.claimMissing(ask) : [];
     claimedNow();
     const need = await asked;
+    phases.claimMs += lap();
     const claimed = askAt.filter((_, j) => need[j]);
+    gauge.record(ask.length, claimed.length);
+    let sealedAhead = 0;
+    for (const c of chunks) if (c.blob !== undefined) sealedAhead++;
+    phases.sealedForNothing += sealedAhead - claimed.filter((i) => chunks[i]!.blob !== undefined).length;
     let added = 0;
     try {
       throwIfAborted(ctx.signal);
       // async: a throw becomes this chunk's rejection, and settleAll waits for the others.
-      const sealing = claimed.map(async (i) => (pool !== undefined ? pool.seal(ids[i]!, chunks[i]!) : sealChunk(ctx.dek, 'data', ids[i]!, chunks[i]!, level)));
+      const sealing = claimed.map(async (i): Promise<SealedBlob> => {
+        const c = chunks[i]!;
+        if (c.blob !== undefined) return c.blob;
+        // Sealed once, so a moved chunk is given up here.
+        return pool !== undefined ? pool.seal(c.id, c.chunk!, c.move) : sealChunk(ctx.dek, 'data', c.id, c.chunk!, level);
+      });
       const blobs = await settleAll(sealing);
+      phases.sealMs += lap();
       await after.done;
       for (const [k, blob] of blobs.entries()) {
         throwIfAborted(ctx.signal);
@@ -168,8 +225,9 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
         out.blobsNew++;
         out.bytesNewStored += blob.sealed.length;
       }
+      phases.addMs += lap();
     } catch (err) {
-      if (added < claimed.length) ctx.sink.releaseClaims?.(claimed.slice(added).map((i) => ids[i]!));
+      if (added < claimed.length) ctx.sink.releaseClaims?.(claimed.slice(added).map((i) => chunks[i]!.id));
       throw err;
     }
   };
@@ -181,14 +239,26 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
     batch = [];
     batchBytes = 0;
     const pool = poolFor(bytes);
+    // On this thread sealing ahead would only spend time on chunks the sink may have.
+    const ahead = pool !== undefined && gauge.active;
+    if (ahead) phases.batchesAhead++;
     // async: a throw becomes this chunk's rejection, and store() waits for the others.
-    const ids = chunks.map(async (c) => (pool !== undefined ? pool.id(c) : keyedId(ctx.idKey, c)));
-    for (const p of ids) p.catch(() => undefined); // store() awaits them all, unless waiting for room below fails first
+    const prepared = chunks.map(async (chunk): Promise<Prepared> => {
+      const move = pool !== undefined && ownsMemory(chunk) && !inputMemory.has(chunk.buffer);
+      if (pool === undefined) return { id: keyedId(ctx.idKey, chunk), chunk, move };
+      if (ahead) {
+        const blob = await pool.idAndSeal(chunk, move);
+        return { id: blob.id, blob, move };
+      }
+      const r = await pool.id(chunk, move);
+      return { id: r.id, chunk: r.chunk, move };
+    });
+    for (const p of prepared) p.catch(() => undefined); // store() awaits them all, unless waiting for room below fails first
     // Room for this batch first: at most MAX_BATCHES_IN_FLIGHT in flight, and this thread cut the batch meanwhile.
     while (inFlight.length >= MAX_BATCHES_IN_FLIGHT) await inFlight[0];
     let claimedNow!: () => void;
     const claimed = new Promise<void>((resolve) => (claimedNow = resolve));
-    const job = store(chunks, pool, ids, previous, claimedNow);
+    const job = store(pool, prepared, previous, claimedNow);
     // A batch that fails before its claim lets the next stop waiting for it (that one then fails on `claimed`).
     const claimedOrFailed = Promise.race([claimed, job]);
     claimedOrFailed.catch(() => undefined); // awaited by the next batch, if there is one
@@ -209,6 +279,7 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
       throwIfAborted(ctx.signal);
       if (piece.length === 0) continue;
       out.size += piece.length;
+      inputMemory.add(piece.buffer);
       // The chunker may keep views of `piece`: callers hand over fresh buffers (stream 'data' events are).
       for (const c of chunker.push(piece)) {
         batch.push(c);
