@@ -4,7 +4,8 @@
 //
 //   npm run bench:postgres -- [--scale 50] [--edits random|recent] [--json] [--keep] [--no-pgbackrest] [--rpo-commits N] [--base-only]
 //   (--base-only: the first base backup of each tool only, for iterating on the backup path;
-//    --cpu-prof DIR: the coordinator and the agent under node --cpu-prof, profiles into DIR)
+//    --cpu-prof DIR: the coordinator and the agent under node --cpu-prof, profiles into DIR;
+//    --node-arg FLAG (repeatable): a node flag for both daemons, e.g. --node-arg=--max-semi-space-size=32)
 //   npm run bench:postgres -- --restore-only [--wal-seconds 20] [--scale 50] [--json]
 //       the restore probe: pgBackRest full, pbk base backup, `pgbench -T` for
 //       --wal-seconds (WAL to replay), then pbk's restore to a promoted server
@@ -324,13 +325,15 @@ export async function main(argv: string[]): Promise<number> {
       'base-only': { type: 'boolean', default: false },
       // node --cpu-prof for the coordinator and the agent, profiles into DIR (slows them down: figures are not comparable).
       'cpu-prof': { type: 'string' },
+      // Extra node flags for both daemons (measuring V8 settings such as --max-semi-space-size).
+      'node-arg': { type: 'string', multiple: true },
       // The restore probe: one base backup, --wal-seconds of pgbench traffic, then only the restores (pbk, pgBackRest).
       'restore-only': { type: 'boolean', default: false },
       'wal-seconds': { type: 'string', default: '20' },
     },
   });
   const baseOnly = values['base-only'];
-  const nodeArgs = values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+  const nodeArgs = [...(values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), ...(values['node-arg'] ?? [])];
   const scale = Number(values.scale);
   const edits = values.edits === 'recent' ? 'recent' : values.edits === 'random' ? 'random' : undefined;
   if (edits === undefined) {

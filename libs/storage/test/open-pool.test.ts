@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { keyedId } from '@pbk/crypto';
-import { OpenPool } from '../src/archiver/index.js';
+import { OpenPool, runOpenJob } from '../src/archiver/index.js';
 import { sealChunk } from '../src/blob/index.js';
 import { BlobCorruptError, CancelledError } from '../src/errors.js';
 import { useRepoFixture } from './helpers.js';
@@ -80,6 +80,37 @@ describe('OpenPool', () => {
       const lying = sealChunk(dek, 'data', wrongId, plain);
       await expect(pool.open(dek, idKey, wrongId, lying.sealed, lying.rawLength)).rejects.toThrow('does not hash to the blob id');
       expect((await pool.open(dek, idKey, b.id, b.sealed, b.rawLength)).equals(plain)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('checks transient jobs in one reused plaintext buffer, still refusing a blob that does not hash to its id', async () => {
+    const { repo } = fx.t;
+    const idKey = repo.keys.master.idKey;
+    const dek = await repo.keys.newDek();
+    const plains = [Buffer.alloc(900_000, 'pbk '), Buffer.alloc(700_000, 'wal '), randomBytes(300_000)];
+    const blobs = plains.map((p) => sealChunk(dek, 'data', keyedId(idKey, p), p));
+    const opened = blobs.map((b, i) => {
+      const r = runOpenJob({ dek, idKey, id: b.id, sealed: b.sealed, rawLength: b.rawLength, packId: undefined, transient: true });
+      expect(r.plaintext.equals(plains[i]!)).toBe(true);
+      return r.plaintext;
+    });
+    // The compressed ones were decoded into the same memory (the random one is stored, a view of its own decryption).
+    expect(opened[1]!.buffer).toBe(opened[0]!.buffer);
+    expect(opened[1]!.buffer).not.toBe(opened[2]!.buffer);
+    // Without `transient` each plaintext is the caller's to keep.
+    const kept = runOpenJob({ dek, idKey, id: blobs[0]!.id, sealed: blobs[0]!.sealed, rawLength: blobs[0]!.rawLength, packId: undefined });
+    expect(kept.plaintext.buffer).not.toBe(opened[0]!.buffer);
+    // A blob sealed under another chunk's id decrypts (right AAD) but its plaintext, decoded into the scratch, hashes elsewhere.
+    const lying = sealChunk(dek, 'data', blobs[0]!.id, plains[1]!);
+    expect(() => runOpenJob({ dek, idKey, id: lying.id, sealed: lying.sealed, rawLength: lying.rawLength, packId: 'pack-9', transient: true })).toThrow(BlobCorruptError);
+    // And through the pool's workers (verify: transient), a good blob after the bad one still passes.
+    const pool = new OpenPool({ workers: 1, inlineBelowBytes: 0 });
+    try {
+      await expect(pool.verify(dek, idKey, lying.id, lying.sealed, lying.rawLength, 'pack-9')).rejects.toThrow('does not hash to the blob id');
+      for (const b of blobs) await pool.verify(dek, idKey, b.id, b.sealed, b.rawLength);
+      expect((await pool.open(dek, idKey, blobs[1]!.id, blobs[1]!.sealed, blobs[1]!.rawLength)).equals(plains[1]!)).toBe(true);
     } finally {
       await pool.close();
     }

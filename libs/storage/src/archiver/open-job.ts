@@ -25,6 +25,12 @@ export interface OpenJobInput {
   /** The base of a delta blob, or with makeDelta the candidate base. */
   base?: DeltaBase;
   makeDelta?: boolean;
+  /**
+   * The caller only checks the blob (and, with makeDelta, seals the delta)
+   * and drops the plaintext: it is decoded into a buffer this thread reuses
+   * from job to job, and `plaintext` is only valid until the next job.
+   */
+  transient?: boolean;
 }
 
 export interface OpenJobResult {
@@ -35,7 +41,20 @@ export interface OpenJobResult {
   baseProblem?: string;
 }
 
+/** The reused plaintext buffer of transient jobs (per thread: each worker has its own module). */
+let scratch = Buffer.allocUnsafeSlow(0);
+/** Larger plaintexts (beyond the chunker's usual 8 MiB maximum) get a buffer of their own rather than a scratch kept forever. */
+const SCRATCH_MAX_BYTES = 16 * 1024 * 1024;
+
+function scratchFor(rawLength: number | undefined): Buffer | undefined {
+  // Without a length from the index the decoder sizes its own buffer.
+  if (rawLength === undefined || rawLength > SCRATCH_MAX_BYTES) return undefined;
+  if (scratch.length < rawLength) scratch = Buffer.allocUnsafeSlow(Math.max(rawLength, 1024 * 1024));
+  return scratch;
+}
+
 export function runOpenJob(job: OpenJobInput): OpenJobResult {
+  const into = job.transient ? scratchFor(job.rawLength) : undefined;
   const openBase = (b: DeltaBase) => openChunk(b.dek, job.idKey, b.id, b.sealed, b.rawLength, b.packId);
   if (!job.makeDelta) {
     let base: Buffer | undefined;
@@ -47,10 +66,10 @@ export function runOpenJob(job: OpenJobInput): OpenJobResult {
         throw new BlobCorruptError(job.id.toString('hex'), job.packId, `its delta base ${err.message}`, { cause: err });
       }
     }
-    return { plaintext: openChunk(job.dek, job.idKey, job.id, job.sealed, job.rawLength, job.packId, base) };
+    return { plaintext: openChunk(job.dek, job.idKey, job.id, job.sealed, job.rawLength, job.packId, base, into) };
   }
   // The upload is checked whatever the base: a candidate base that does not open costs the delta, never the blob.
-  const plaintext = openChunk(job.dek, job.idKey, job.id, job.sealed, job.rawLength, job.packId);
+  const plaintext = openChunk(job.dek, job.idKey, job.id, job.sealed, job.rawLength, job.packId, undefined, into);
   if (!job.base) return { plaintext };
   let base: Buffer;
   try {

@@ -27,6 +27,8 @@ port.on('message', (m: ToOpenWorker) => {
       packId: m.packId,
       base: b && { id: asBuffer(b.id), dek: { id: asBuffer(b.dekId), key: asBuffer(b.dekKey) }, sealed: asBuffer(b.sealed), rawLength: b.rawLength, packId: b.packId },
       makeDelta: m.makeDelta,
+      // Only checked (the coordinator on receipt): no fresh buffer per blob for a plaintext nobody keeps.
+      transient: !m.wantPlaintext,
     });
     const out: FromOpenWorker & { op: 'opened' } = { op: 'opened', taskId: m.taskId };
     const transfer: ArrayBuffer[] = [];

@@ -33,11 +33,13 @@ export function sealDeltaChunk(dek: Dek, id: Buffer, plaintext: Buffer, baseId: 
 /**
  * Opens a sealed blob and checks that its plaintext hashes to its id. A delta
  * blob needs `base`, the (checked) plaintext of the base its index entry names.
+ * `scratch`: decode into it when it is large enough (decodePayload's `into`);
+ * the plaintext returned is then only valid until the scratch is reused.
  */
-export function openChunk(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string, base?: Buffer): Buffer {
+export function openChunk(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string, base?: Buffer, scratch?: Buffer): Buffer {
   let plaintext: Buffer;
   try {
-    plaintext = decodePayload(openBlob(dek, id, sealed), rawLength, base);
+    plaintext = decodePayload(openBlob(dek, id, sealed), rawLength, base, scratch);
   } catch (err) {
     if (err instanceof IntegrityError || err instanceof PayloadEncodingError) {
       throw new BlobCorruptError(id.toString('hex'), packId, `does not decrypt or decompress (${err.message})`, { cause: err });

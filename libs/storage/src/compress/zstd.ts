@@ -52,9 +52,12 @@ export class PayloadEncodingError extends Error {}
 /**
  * Inverse of encodePayload and encodeDeltaPayload; `rawLength` bounds the
  * output (taken from the index). A delta payload needs `base`, the plaintext
- * of the blob the index names as its base.
+ * of the blob the index names as its base. With `into` (large enough), a
+ * compressed payload is decoded into it and a view of it returned: for
+ * plaintext only checked, never kept (a fresh buffer per blob cost the
+ * coordinator's receipt check more than the decompression).
  */
-export function decodePayload(payload: Buffer, rawLength?: number, base?: Uint8Array): Buffer {
+export function decodePayload(payload: Buffer, rawLength?: number, base?: Uint8Array, into?: Buffer): Buffer {
   const encoding = payload[0];
   if (encoding === ENCODING_STORED) return payload.subarray(1);
   if (encoding !== ENCODING_ZSTD && encoding !== ENCODING_ZSTD_DELTA) throw new PayloadEncodingError(`unknown blob encoding byte ${encoding}`);
@@ -64,7 +67,7 @@ export function decodePayload(payload: Buffer, rawLength?: number, base?: Uint8A
   const size = rawLength ?? zstd.getFrameContentSize(frame);
   if (size === null || size === undefined) throw new PayloadEncodingError('zstd frame without content size');
   dctx ??= new zstd.DCtx();
-  const out = Buffer.allocUnsafe(size);
+  const out = into !== undefined && into.length >= size ? into.subarray(0, size) : Buffer.allocUnsafe(size);
   let n: number;
   try {
     n = encoding === ENCODING_ZSTD_DELTA ? dctx.decompressUsingDict(out, frame, base!) : dctx.decompress(out, frame);
