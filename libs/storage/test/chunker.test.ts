@@ -421,6 +421,33 @@ describe('FixedChunker', () => {
     expect(c.finish()).toBeUndefined();
   });
 
+  it('hands each chunk out as the views of the pieces it spans, cut where push() cuts', () => {
+    const data = randomBytes(3 * MIB + 12345);
+    for (const piece of [65536, 1000, 3 * MIB + 12345, 777_777]) {
+      const c = new FixedChunker(MIB);
+      const pieces: Buffer[] = [];
+      const chunks: Buffer[][] = [];
+      for (let at = 0; at < data.length; at += piece) {
+        const p = Buffer.from(data.subarray(at, at + piece));
+        pieces.push(p);
+        chunks.push(...c.pushParts(p));
+      }
+      chunks.push(c.finishParts()!);
+      expect(c.finishParts()).toBeUndefined();
+      expect(chunks.map((parts) => parts.reduce((n, b) => n + b.length, 0)), `pieces of ${piece}`).toEqual([MIB, MIB, MIB, 12345]);
+      expect(Buffer.concat(chunks.flat()).equals(data)).toBe(true);
+      // Views, never copies: every part lies in one of the pushed pieces' memory.
+      const memory = new Set(pieces.map((p) => p.buffer));
+      expect(chunks.flat().every((b) => memory.has(b.buffer))).toBe(true);
+    }
+    // Pieces of 64 KiB: whole pieces are handed out as they are (a 1 MiB chunk is 16 of them).
+    const c = new FixedChunker(MIB);
+    const aligned = Array.from({ length: 16 }, () => randomBytes(65536));
+    const out = aligned.flatMap((p) => c.pushParts(p));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.every((b, i) => b.buffer === aligned[i]!.buffer && b.byteOffset === aligned[i]!.byteOffset && b.length === 65536)).toBe(true);
+  });
+
   it('rejects a size that is not a whole number of bytes within the chunk limit', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 31]) expect(() => new FixedChunker(bad)).toThrow(ChunkerOptionsError);
   });

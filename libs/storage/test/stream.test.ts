@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { keyedId } from '@pbk/crypto';
 import { readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -273,6 +274,43 @@ describe('streams into the repository', () => {
       expect((await verifyRepository(repo, { readDataPercent: 100 })).ok).toBe(true);
       const plain = await Promise.all(first.content.map(async (hex) => repo.readBlob(Buffer.from(hex, 'hex'))));
       expect(Buffer.concat(plain).equals(data)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('with moveInput, hands whole pieces to the workers by transfer and joins fixed chunks there, to the same ids and bytes', async () => {
+    const { repo } = fx.t;
+    const dek = await repo.keys.newDek();
+    const idKey = repo.keys.master.idKey;
+    const pool = new SealPool({ dek, idKey, workers: 2 });
+    try {
+      const size = 256 * 1024;
+      const data = mixedData(6 * size + 3000);
+      const want = [];
+      for (let at = 0; at < data.length; at += size) want.push(keyedId(idKey, data.subarray(at, at + size)).toString('hex'));
+      // Sealing ahead from the first batch (as in a first backup after a few members); pieces that do not divide the chunk size.
+      const gauge = new SealAheadGauge();
+      gauge.record(64, 64);
+      const given: Buffer[] = [];
+      const ctx: StreamContext = { sink: repo, dek, idKey, chunker: repo.chunkerOptions, pool, sealAhead: gauge, fixedChunkBytes: size, claimBatchBytes: 2 * size, moveInput: true };
+      const stored = await storeStream(ctx, (async function* () {
+        for (let at = 0; at < data.length; at += 40_000) {
+          const piece = Buffer.from(data.subarray(at, at + 40_000));
+          given.push(piece);
+          yield piece;
+        }
+      })());
+      expect(stored.content).toEqual(want);
+      expect(stored.phases.batchesAhead).toBe(4);
+      // Whole pieces were moved (detached here); the ones cut by a chunk boundary were copied.
+      const moved = given.filter((p) => p.length === 0).length;
+      expect(moved).toBeGreaterThan(given.length / 2);
+      expect(moved).toBeLessThan(given.length);
+      await repo.flush();
+      const plain = await Promise.all(stored.content.map(async (hex) => repo.readBlob(Buffer.from(hex, 'hex'))));
+      expect(Buffer.concat(plain).equals(data)).toBe(true);
+      expect((await verifyRepository(repo, { readDataPercent: 100 })).ok).toBe(true);
     } finally {
       await pool.close();
     }

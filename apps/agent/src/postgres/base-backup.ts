@@ -150,7 +150,8 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
         if (isRelationFile(name)) {
           // Fixed chunks line up with the previous backup's: each changed one is hinted with the chunk it replaces.
           const before = (await previous).get(name);
-          stream = { ...sctx, fixedChunkBytes: RELATION_CHUNK_BYTES, ...(before !== undefined ? { deltaHint: hintAt(before) } : {}) };
+          // moveInput: nothing here keeps a relation file's pieces (only REMEMBERED members' are kept), so they travel to the seal workers without a copy.
+          stream = { ...sctx, fixedChunkBytes: RELATION_CHUNK_BYTES, moveInput: !keep, ...(before !== undefined ? { deltaHint: hintAt(before) } : {}) };
         }
         const job = storeStream(stream, counted).then((stored) => {
           addPhases(waited, stored.phases);

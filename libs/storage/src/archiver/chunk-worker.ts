@@ -35,7 +35,7 @@ const replies = new Map<string, (m: ToWorker) => void>();
 port.on('message', (m: ToWorker) => {
   if (m.op === 'files') void runTask(m.taskId, m.files);
   else if (m.op === 'seal') sealOne(m.taskId, asBuffer(m.id), m.chunk);
-  else if (m.op === 'idSeal') sealOne(m.taskId, undefined, m.chunk);
+  else if (m.op === 'idSeal') sealOne(m.taskId, undefined, joined(m.parts));
   else if (m.op === 'id') idOne(m.taskId, m.chunk, m.returnChunk);
   else replies.get(`${m.taskId}:${m.op}`)?.(m);
 });
@@ -49,6 +49,22 @@ function idOne(taskId: number, chunk: Uint8Array, returnChunk: boolean): void {
   } catch (err) {
     port.postMessage({ op: 'fatal', taskId, message: (err as Error).stack ?? String(err) } satisfies FromWorker);
   }
+}
+
+/** Where a chunk handed over in parts is joined: reused, since nothing keeps the plaintext once it is sealed. */
+let joinBuffer = Buffer.allocUnsafeSlow(0);
+
+function joined(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  if (joinBuffer.length < n) joinBuffer = Buffer.allocUnsafeSlow(Math.max(n, 1024 * 1024));
+  let at = 0;
+  for (const p of parts) {
+    joinBuffer.set(p, at);
+    at += p.length;
+  }
+  return joinBuffer.subarray(0, n);
 }
 
 /**

@@ -22,8 +22,8 @@ export type ToWorker =
   | { op: 'seal'; taskId: number; id: Uint8Array; chunk: Uint8Array }
   /** Compute one chunk's keyed id (SealPool, for storeStream): `chunk` as for 'seal'; `returnChunk`: transfer it back with the id. */
   | { op: 'id'; taskId: number; chunk: Uint8Array; returnChunk: boolean }
-  /** Compute one chunk's keyed id and seal it, in one trip (SealPool.idAndSeal): answered by 'sealed' with `id`. */
-  | { op: 'idSeal'; taskId: number; chunk: Uint8Array }
+  /** Compute one chunk's keyed id and seal it, in one trip (SealPool.idAndSeal): the chunk is `parts` joined; answered by 'sealed' with `id`. */
+  | { op: 'idSeal'; taskId: number; parts: Uint8Array[] }
   | { op: 'need'; taskId: number; need: boolean[] }
   /** The blobs of a 'blobs' message are in the sink; `sent`: how many (fewer when it carried `claim`). */
   | { op: 'ack'; taskId: number; sent: number };

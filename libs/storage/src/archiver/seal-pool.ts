@@ -49,7 +49,7 @@ export interface IdedChunk {
 type Job =
   | { op: 'seal'; id: Buffer; chunk: Buffer; move: boolean; rawLength: number; resolve: (b: SealedBlob) => void; reject: (e: unknown) => void }
   | { op: 'id'; chunk: Buffer; move: boolean; resolve: (r: IdedChunk) => void; reject: (e: unknown) => void }
-  | { op: 'idSeal'; chunk: Buffer; move: boolean; rawLength: number; resolve: (b: SealedBlob) => void; reject: (e: unknown) => void };
+  | { op: 'idSeal'; parts: readonly Buffer[]; move: boolean; rawLength: number; resolve: (b: SealedBlob) => void; reject: (e: unknown) => void };
 
 /**
  * Whether `chunk` may be transferred to a worker instead of copied: it spans
@@ -127,10 +127,15 @@ export class SealPool {
    * id() and seal() in one trip: the sealed blob (its `id` the chunk's keyed
    * id). For a stream whose chunks are nearly all missing (a first backup),
    * where asking before sealing only adds a second trip and a second copy.
-   * `move` as for seal().
+   * `chunk` may also be given as its parts in order (FixedChunker.pushParts),
+   * joined in the worker. With `move`, each part (or the chunk) that owns its
+   * memory is transferred and detached, the others are copied (seal()).
    */
-  idAndSeal(chunk: Buffer, move = false): Promise<SealedBlob> {
-    return this.submit((resolve, reject) => ({ op: 'idSeal', chunk, move: move && ownsMemory(chunk), rawLength: chunk.length, resolve, reject }));
+  idAndSeal(chunk: Buffer | readonly Buffer[], move = false): Promise<SealedBlob> {
+    const parts = Buffer.isBuffer(chunk) ? [chunk] : (chunk as readonly Buffer[]);
+    let rawLength = 0;
+    for (const p of parts) rawLength += p.length;
+    return this.submit((resolve, reject) => ({ op: 'idSeal', parts, move, rawLength, resolve, reject }));
   }
 
   /** Whether ids from this pool are keyedId(idKey, ...) for this idKey. */
@@ -163,17 +168,20 @@ export class SealPool {
 function post(worker: Worker, taskId: number, job: Job): void {
   // Moved: the caller's own memory, detached here. Otherwise a copy the worker owns: chunks are often
   // views of the caller's pushed buffers, which must stay intact.
-  let chunk: Uint8Array;
-  if (job.move) chunk = job.chunk;
-  else {
-    chunk = new Uint8Array(job.chunk.length);
-    chunk.set(job.chunk);
-  }
-  const msg: ToWorker =
-    job.op === 'seal'
-      ? { op: 'seal', taskId, id: new Uint8Array(job.id), chunk }
-      : job.op === 'idSeal'
-        ? { op: 'idSeal', taskId, chunk }
-        : { op: 'id', taskId, chunk, returnChunk: job.move };
-  worker.postMessage(msg, [chunk.buffer as ArrayBuffer]);
+  const transfer: ArrayBuffer[] = [];
+  const hand = (b: Buffer, move: boolean): Uint8Array => {
+    let out: Uint8Array;
+    if (move) out = b;
+    else {
+      out = new Uint8Array(b.length);
+      out.set(b);
+    }
+    transfer.push(out.buffer as ArrayBuffer);
+    return out;
+  };
+  let msg: ToWorker;
+  if (job.op === 'seal') msg = { op: 'seal', taskId, id: new Uint8Array(job.id), chunk: hand(job.chunk, job.move) };
+  else if (job.op === 'id') msg = { op: 'id', taskId, chunk: hand(job.chunk, job.move), returnChunk: job.move };
+  else msg = { op: 'idSeal', taskId, parts: job.parts.map((p) => hand(p, job.move && ownsMemory(p))) };
+  worker.postMessage(msg, transfer);
 }

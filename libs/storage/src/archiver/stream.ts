@@ -62,6 +62,15 @@ export interface StreamContext {
    */
   pool?: SealPool;
   /**
+   * The caller gives up the pieces it yields: it keeps no reference to them
+   * (nor to their memory) once yielded. Pieces that lie whole inside one chunk
+   * then travel to the seal workers by transfer, and with `fixedChunkBytes`
+   * a chunk sealed ahead of its claim is joined there, not copied into one
+   * buffer on this thread. For a first base backup that copy and the garbage
+   * it left behind were most of this thread's memory traffic.
+   */
+  moveInput?: boolean;
+  /**
    * Decides when batches are sealed before their claim (seal-ahead.ts); share
    * one across the streams of a run so each small stream starts from what the
    * run has seen. Default: a gauge of this stream's own.
@@ -135,7 +144,9 @@ const OWN_POOL_AFTER_BYTES = 32 * 1024 * 1024;
  * rejects.
  */
 export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8Array>): Promise<StoredStream> {
-  const chunker = ctx.fixedChunkBytes !== undefined ? new FixedChunker(ctx.fixedChunkBytes) : new Chunker(ctx.chunker);
+  const fixed = ctx.fixedChunkBytes !== undefined ? new FixedChunker(ctx.fixedChunkBytes) : undefined;
+  const chunker = fixed ?? new Chunker(ctx.chunker);
+  const moveInput = ctx.moveInput === true;
   const level = ctx.pool?.zstdLevel ?? ctx.zstdLevel ?? DEFAULT_ZSTD_LEVEL;
   if (ctx.pool !== undefined) checkPool(ctx.pool, ctx);
   const workers = ctx.workers ?? defaultSealWorkers();
@@ -153,14 +164,18 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
   const out: StoredStream = { content: [], size: 0, blobsNew: 0, bytesNewStored: 0, phases: { idMs: 0, claimMs: 0, sealMs: 0, addMs: 0, batchesAhead: 0, sealedForNothing: 0 } };
   const phases = out.phases;
   const gauge = ctx.sealAhead ?? new SealAheadGauge();
-  let batch: Buffer[] = [];
+  /** Chunks cut and not yet flushed: with moveInput and fixed chunks, each as its parts (FixedChunker.pushParts). */
+  let batch: (Buffer | Buffer[])[] = [];
   let batchBytes = 0;
   /**
-   * The memory of the caller's pieces: a chunk that is (a view of) one is
-   * the caller's, never moved to a worker. Chunks the chunker assembled from
-   * several pieces are this stream's own and travel by transfer, not copy.
+   * The memory of the caller's pieces (unless moveInput): a chunk that is (a
+   * view of) one is the caller's, never moved to a worker. Chunks the chunker
+   * assembled from several pieces are this stream's own and travel by
+   * transfer, not copy.
    */
   const inputMemory = new WeakSet<ArrayBufferLike>();
+  /** Whether `chunk` may be detached: it owns its memory, and that is not the caller's. */
+  const ours = (chunk: Buffer): boolean => ownsMemory(chunk) && (moveInput || !inputMemory.has(chunk.buffer));
   /** Ids claimed by this stream: a repeat inside it (zero pages) is stored once. */
   const mine = new Set<string>();
   const inFlight: Promise<void>[] = [];
@@ -243,8 +258,14 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
     const ahead = pool !== undefined && gauge.active;
     if (ahead) phases.batchesAhead++;
     // async: a throw becomes this chunk's rejection, and store() waits for the others.
-    const prepared = chunks.map(async (chunk): Promise<Prepared> => {
-      const move = pool !== undefined && ownsMemory(chunk) && !inputMemory.has(chunk.buffer);
+    const prepared = chunks.map(async (cut): Promise<Prepared> => {
+      if (ahead && Array.isArray(cut)) {
+        // The caller's pieces (moveInput): each part that is a whole piece is moved, the worker joins them.
+        const blob = await pool.idAndSeal(cut, true);
+        return { id: blob.id, blob, move: true };
+      }
+      const chunk = !Array.isArray(cut) ? cut : cut.length === 1 ? cut[0]! : Buffer.concat(cut);
+      const move = pool !== undefined && ours(chunk);
       if (pool === undefined) return { id: keyedId(ctx.idKey, chunk), chunk, move };
       if (ahead) {
         const blob = await pool.idAndSeal(chunk, move);
@@ -279,11 +300,18 @@ export async function storeStream(ctx: StreamContext, input: AsyncIterable<Uint8
       throwIfAborted(ctx.signal);
       if (piece.length === 0) continue;
       out.size += piece.length;
-      inputMemory.add(piece.buffer);
+      if (!moveInput) inputMemory.add(piece.buffer);
       // The chunker may keep views of `piece`: callers hand over fresh buffers (stream 'data' events are).
-      for (const c of chunker.push(piece)) {
-        batch.push(c);
-        batchBytes += c.length;
+      if (fixed !== undefined && moveInput) {
+        for (const parts of fixed.pushParts(piece)) {
+          batch.push(parts);
+          batchBytes += fixed.size;
+        }
+      } else {
+        for (const c of chunker.push(piece)) {
+          batch.push(c);
+          batchBytes += c.length;
+        }
       }
       if (batchBytes >= batchLimit) await flush();
     }

@@ -22,23 +22,34 @@ export class FixedChunker {
 
   /** Feed bytes; returns the chunks completed by them, in order. Holds the unfinished tail. */
   push(data: Uint8Array): Buffer[] {
+    return this.pushParts(data).map((parts) => (parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.size)));
+  }
+
+  /** End of stream: the last (short) chunk, or undefined if no bytes are pending. Ready for a new stream after. */
+  finish(): Buffer | undefined {
+    const parts = this.finishParts();
+    if (parts === undefined) return undefined;
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /**
+   * push(), but each chunk as the views of the pushed buffers it is made of,
+   * in order, not copied into one buffer: for a caller that hands the pieces
+   * on (to a worker thread, by transfer) and lets the other side join them.
+   */
+  pushParts(data: Uint8Array): Buffer[][] {
     let buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const out: Buffer[] = [];
+    const out: Buffer[][] = [];
     while (buf.length > 0) {
       const need = this.size - this.pendingLen;
-      if (this.pendingLen === 0 && buf.length >= this.size) {
-        // A whole chunk inside one piece: a view, no copy.
-        out.push(buf.subarray(0, this.size));
-        buf = buf.subarray(this.size);
-        continue;
-      }
       if (buf.length < need) {
         this.pending.push(buf);
         this.pendingLen += buf.length;
         break;
       }
+      // A whole chunk inside one piece is a single view of it.
       this.pending.push(buf.subarray(0, need));
-      out.push(Buffer.concat(this.pending, this.size));
+      out.push(this.pending);
       this.pending = [];
       this.pendingLen = 0;
       buf = buf.subarray(need);
@@ -46,12 +57,12 @@ export class FixedChunker {
     return out;
   }
 
-  /** End of stream: the last (short) chunk, or undefined if no bytes are pending. Ready for a new stream after. */
-  finish(): Buffer | undefined {
+  /** finish() as parts (see pushParts). */
+  finishParts(): Buffer[] | undefined {
     if (this.pendingLen === 0) return undefined;
-    const last = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingLen);
+    const parts = this.pending;
     this.pending = [];
     this.pendingLen = 0;
-    return last;
+    return parts;
   }
 }
