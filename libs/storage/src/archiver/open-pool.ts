@@ -176,10 +176,10 @@ function post(worker: Worker, taskId: number, job: Job): void {
   }
   const msg: ToOpenWorker = {
     taskId,
-    dekId: job.dek.id,
-    dekKey: job.dek.key,
-    idKey: job.idKey,
-    id: job.id,
+    dekId: compact(job.dek.id),
+    dekKey: compact(job.dek.key),
+    idKey: compact(job.idKey),
+    id: compact(job.id),
     sealed,
     rawLength: job.rawLength,
     packId: job.packId,
@@ -190,10 +190,19 @@ function post(worker: Worker, taskId: number, job: Job): void {
   const transfer = [sealed.buffer as ArrayBuffer];
   if (job.base) {
     const b = job.base;
-    msg.base = { id: b.id, dekId: b.dek.id, dekKey: b.dek.key, sealed: new Uint8Array(b.sealed), rawLength: b.rawLength, packId: b.packId };
+    msg.base = { id: compact(b.id), dekId: compact(b.dek.id), dekKey: compact(b.dek.key), sealed: new Uint8Array(b.sealed), rawLength: b.rawLength, packId: b.packId };
     transfer.push(msg.base.sealed.buffer as ArrayBuffer);
   }
   worker.postMessage(msg, transfer);
+}
+
+/**
+ * A short field (id, key) as its own few bytes. postMessage copies a view's
+ * whole ArrayBuffer, and ids and keys are usually views into Node's 8 KiB
+ * buffer pool: four of those per job were most of the cost of posting it.
+ */
+function compact(b: Uint8Array): Uint8Array {
+  return b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
 }
 
 function answer(job: Job, m: FromOpenWorker): void {
