@@ -34,8 +34,8 @@ const READ_ATTEMPTS = 3;
 const replies = new Map<string, (m: ToWorker) => void>();
 port.on('message', (m: ToWorker) => {
   if (m.op === 'files') void runTask(m.taskId, m.files);
-  else if (m.op === 'seal') sealOne(m.taskId, asBuffer(m.id), m.chunk);
-  else if (m.op === 'idSeal') sealOne(m.taskId, undefined, joined(m.parts));
+  else if (m.op === 'seal') sealOne(m.taskId, asBuffer(m.id), [m.chunk]);
+  else if (m.op === 'idSeal') sealOne(m.taskId, undefined, m.parts);
   else if (m.op === 'id') idOne(m.taskId, m.chunk, m.returnChunk);
   else replies.get(`${m.taskId}:${m.op}`)?.(m);
 });
@@ -70,11 +70,12 @@ function joined(parts: Uint8Array[]): Uint8Array {
 /**
  * A SealPool job (storeStream): compresses and encrypts one chunk, the main
  * thread having claimed it (`id` given), or before any claim ('idSeal': the
- * id is computed here and sent back with the sealed bytes).
+ * id is computed here and sent back with the sealed bytes). The chunk comes
+ * whole or in parts (FixedChunker.pushParts), joined here.
  */
-function sealOne(taskId: number, id: Buffer | undefined, chunk: Uint8Array): void {
+function sealOne(taskId: number, id: Buffer | undefined, parts: Uint8Array[]): void {
   try {
-    const plain = asBuffer(chunk);
+    const plain = asBuffer(joined(parts));
     const ided = id === undefined ? keyedId(idKey, plain) : undefined;
     const b = sealChunk(dek, 'data', id ?? ided!, plain, init.zstdLevel);
     const owns = b.sealed.byteOffset === 0 && b.sealed.byteLength === b.sealed.buffer.byteLength;
