@@ -69,6 +69,12 @@ export interface FileConfig {
   mqttCaFile?: string;
   /** Topic prefix (default "pbk"). */
   mqttTopicPrefix?: string;
+  /**
+   * zstd level agents compress data blobs at (COMPRESSION_LEVELS): negative
+   * levels are zstd's fast ones (less CPU on the database host, a few percent
+   * more bytes stored). Default SERVE_DEFAULTS.compressionLevel.
+   */
+  compressionLevel?: number;
   /** Repository maintenance (maintenance.ts); each field defaults as in MAINTENANCE_DEFAULTS. */
   maintenance?: {
     /** Seconds between compaction runs; 0: only on demand (pbk repo compact). */
@@ -96,6 +102,16 @@ export const CATALOG_URL_ENV = 'PBK_CATALOG_URL';
 export const MQTT_URL_ENV = 'PBK_MQTT_URL';
 export const MQTT_PASSWORD_ENV = 'PBK_MQTT_PASSWORD';
 
+/** The zstd levels an operator may pick: zstd's fast levels up to 19 (0 means "unset" on the wire). */
+export const COMPRESSION_LEVELS = { min: -7, max: 19 } as const;
+
+export function checkCompressionLevel(what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v === 0 || v < COMPRESSION_LEVELS.min || v > COMPRESSION_LEVELS.max) {
+    throw new CoordinatorError('INVALID_ARGUMENT', `${what} must be a zstd level from ${COMPRESSION_LEVELS.min} to ${COMPRESSION_LEVELS.max} other than 0 (negative: faster, larger), not ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
 export async function readFileConfig(path: string): Promise<FileConfig> {
   let text: string;
   try {
@@ -119,6 +135,7 @@ export async function readFileConfig(path: string): Promise<FileConfig> {
     if (typeof v !== 'string' || v === '') throw new CoordinatorError('INVALID_ARGUMENT', `${path}: "${key}" must be a non-empty string`);
     config[key] = v;
   }
+  if (raw.compressionLevel !== undefined && raw.compressionLevel !== null) config.compressionLevel = checkCompressionLevel(`${path}: "compressionLevel"`, raw.compressionLevel);
   if (raw.maintenance !== undefined && raw.maintenance !== null) {
     const m = raw.maintenance as Record<string, unknown>;
     if (typeof m !== 'object' || Array.isArray(m)) throw new CoordinatorError('INVALID_ARGUMENT', `${path}: "maintenance" must be an object`);
@@ -274,7 +291,7 @@ export function compileServeConfig(options: ServeOptions, file: FileConfig, env:
     commitWaitMs: pick('commitWaitMs'),
     rpoTargetMs: pick('rpoTargetMs'),
     agentCertValidDays: pick('agentCertValidDays'),
-    compressionLevel: pick('compressionLevel'),
+    compressionLevel: checkCompressionLevel('compressionLevel', options.compressionLevel ?? file.compressionLevel ?? SERVE_DEFAULTS.compressionLevel),
     packTargetBytes: pick('packTargetBytes'),
     referencedCacheSnapshots: pick('referencedCacheSnapshots'),
     shutdownGraceMs: pick('shutdownGraceMs'),

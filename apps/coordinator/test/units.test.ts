@@ -1,7 +1,11 @@
 /** The pure pieces: enrollment tokens (with an injected clock), flag parsing, metrics text. */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseDuration, parseFlags, parseHostPort } from '../src/args.js';
+import { compileServeConfig, DEFAULT_FILE_CONFIG, readFileConfig, SERVE_DEFAULTS } from '../src/config.js';
 import { signToken, tokenHash, verifyToken } from '../src/enroll-token.js';
 import { Metrics } from '../src/metrics.js';
 
@@ -90,4 +94,25 @@ it('writes Prometheus text with escaped labels', () => {
   // A fact that is not a number is left out, not exported as NaN.
   expect(text).not.toContain('pbk_wal_lag_bytes');
   expect(text).toContain('pbk_last_snapshot_age_seconds{host="web-1",kind="files",source="we\\"ird\\\\name"} 3600\n');
+});
+
+describe('compressionLevel (coordinator.json)', () => {
+  it('takes zstd levels from -7 to 19 but 0, and refuses the rest with the field named', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pbk-config-'));
+    try {
+      const file = join(dir, 'coordinator.json');
+      const read = async (level: unknown): Promise<number | undefined> => {
+        await writeFile(file, JSON.stringify({ ...DEFAULT_FILE_CONFIG, compressionLevel: level }), { mode: 0o600 });
+        return (await readFileConfig(file)).compressionLevel;
+      };
+      expect(await read(-1)).toBe(-1);
+      expect(await read(19)).toBe(19);
+      for (const bad of [0, 1.5, -8, 20, '3']) await expect(read(bad)).rejects.toThrow(/"compressionLevel" must be a zstd level from -7 to 19/);
+      const compile = (level?: number) => compileServeConfig({ dataDir: dir }, { ...DEFAULT_FILE_CONFIG, ...(level !== undefined ? { compressionLevel: level } : {}) }, {}).compressionLevel;
+      expect(compile()).toBe(SERVE_DEFAULTS.compressionLevel);
+      expect(compile(-3)).toBe(-3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

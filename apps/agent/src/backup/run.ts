@@ -256,7 +256,7 @@ async function attemptRun(
         dek,
         idKey: begin.idKey,
         chunker,
-        zstdLevel: begin.compressionLevel > 0 ? begin.compressionLevel : undefined,
+        zstdLevel: begin.compressionLevel !== 0 ? begin.compressionLevel : undefined,
         parent: full ? undefined : parent,
         readTree: reader && !full ? async (id: string, where: string) => decodeTree(await reader.readBlob(Buffer.from(id, 'hex'), `tree ${where}`), where) : undefined,
         findEarlier,

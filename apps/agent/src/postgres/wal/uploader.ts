@@ -111,7 +111,7 @@ export class WalUploader {
       );
       if (!begin.dek || begin.dek.key.length !== 32 || begin.idKey.length !== 32) throw new AgentError('INTERNAL', 'BeginBackup (wal_stream) answered without a DEK or id-key');
       this.opts.onIdKey?.(begin.idKey);
-      const run: WalRun = { runId: begin.runId, dek: { id: begin.dek.id, key: begin.dek.key }, idKey: begin.idKey, zstdLevel: begin.compressionLevel > 0 ? begin.compressionLevel : undefined };
+      const run: WalRun = { runId: begin.runId, dek: { id: begin.dek.id, key: begin.dek.key }, idKey: begin.idKey, zstdLevel: begin.compressionLevel !== 0 ? begin.compressionLevel : undefined };
       this.opts.log.info({ runId: run.runId.toString('hex') }, 'WAL run open');
       this.run = run;
       return run;
