@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlobMessageBatcher, type v1, type WireBlob } from '@pbk/protocol';
-import { makeBlob, OpenPool, sealDeltaChunk } from '@pbk/storage';
+import { makeBlob, OpenPool, sealChunk, sealDeltaChunk } from '@pbk/storage';
 import { systemClock } from '../src/clock.js';
 import { codeOf } from '../src/errors.js';
 import { fetchWal, WalCorruptError } from '../src/postgres/wal/fetch.js';
@@ -149,6 +149,19 @@ describe('BatchingBlobReader with delta blobs', () => {
     const err = await reader.readBlob(p.delta.id).catch((e: unknown) => e);
     expect(codeOf(err)).toBe('CORRUPT');
     expect((err as Error).message).toContain(p.delta.id.toString('hex'));
+  });
+
+  it('a base that decrypts under its id but holds other bytes fails the delta, naming both (the base is not hashed on its own)', async () => {
+    const p = pair();
+    // Sealed under the base's id (so AES-GCM passes) with other content: only the delta's id check can catch it.
+    const forged = sealChunk(dekA, 'data', p.base.id, heapLike(2));
+    for (const opts of [{}, { pool }]) {
+      const reader = new BatchingBlobReader(scripted([{ ...p.base, sealed: forged.sealed }, p.delta]), { idKey: () => idKey, clock: systemClock, ...opts });
+      const err = await reader.readBlob(p.delta.id).catch((e: unknown) => e);
+      expect(codeOf(err)).toBe('CORRUPT');
+      expect((err as Error).message).toContain(`blob ${p.delta.id.toString('hex')}`);
+      expect((err as Error).message).toContain(`decoded against its delta base ${p.base.id.toString('hex')}`);
+    }
   });
 
   it('names a missing DEK of the base', async () => {

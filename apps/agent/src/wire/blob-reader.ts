@@ -13,9 +13,10 @@
  *
  * A blob stored as a delta (docs/repository-format.md, "Delta blobs") arrives
  * with `deltaBase`, right after its base marked `baseOnly`: the pair is opened
- * together (the base checked first), and the base answers no request unless
- * it was asked for itself. Any other order is a corrupt stream and fails the
- * batch: a delta is never skipped or opened without its base.
+ * together (the base decrypted first, its id left to the delta's check), and
+ * the base answers no request unless it was asked for itself. Any other order
+ * is a corrupt stream and fails the batch: a delta is never skipped or opened
+ * without its base.
  */
 import { BlobAssembler, fromGrpcStatus, MAX_IDS_PER_DOWNLOAD, type v1, type WireBlob } from '@pbk/protocol';
 import { runOpenJob, type DeltaBase, type OpenPool, type PlannedFile } from '@pbk/storage';
