@@ -462,7 +462,7 @@ export async function main(argv: string[]): Promise<number> {
       pbk.restore_s = median(pbk.restore_samples_s);
       pbk.restore_checks_s = secs(Number(r.facts.checks_ms));
       dataset.restore_facts = r.facts;
-      log(`  promoted after ${pbk.restore_s} s (tree ${secs(Number(r.facts.tree_restore_ms))} s)`);
+      log(`  promoted after ${secs(Number(r.facts.promoted_ms))} s (tree ${secs(Number(r.facts.tree_restore_ms))} s)`);
       await runAsPg('pg_ctl', ['-D', join(restoreRoot, 'data'), '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
       if (values.keep) copyFileSync(join(restoreRoot, 'data', 'pbk-recovery.log'), join(work, 'pbk-recovery.log'));
       rmSync(restoreRoot, { recursive: true, force: true });

@@ -176,10 +176,10 @@ function post(worker: Worker, taskId: number, job: Job): void {
   }
   const msg: ToOpenWorker = {
     taskId,
-    dekId: job.dek.id,
-    dekKey: job.dek.key,
-    idKey: job.idKey,
-    id: job.id,
+    dekId: compact(job.dek.id),
+    dekKey: compact(job.dek.key),
+    idKey: compact(job.idKey),
+    id: compact(job.id),
     sealed,
     rawLength: job.rawLength,
     packId: job.packId,
@@ -190,10 +190,21 @@ function post(worker: Worker, taskId: number, job: Job): void {
   const transfer = [sealed.buffer as ArrayBuffer];
   if (job.base) {
     const b = job.base;
-    msg.base = { id: b.id, dekId: b.dek.id, dekKey: b.dek.key, sealed: new Uint8Array(b.sealed), rawLength: b.rawLength, packId: b.packId };
+    msg.base = { id: compact(b.id), dekId: compact(b.dek.id), dekKey: compact(b.dek.key), sealed: new Uint8Array(b.sealed), rawLength: b.rawLength, packId: b.packId };
     transfer.push(msg.base.sealed.buffer as ArrayBuffer);
   }
   worker.postMessage(msg, transfer);
+}
+
+/**
+ * A copy of a small field in an ArrayBuffer of its own. postMessage clones a
+ * view's WHOLE ArrayBuffer: a DEK decoded from a ~1 MiB DownloadBlobs message
+ * is a view into that message, and an id from Buffer.from one into the 8 KiB
+ * pool, so each job copied up to a megabyte (twice with a delta's base) and
+ * the garbage kept both threads' collectors busy.
+ */
+export function compact(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
 }
 
 function answer(job: Job, m: FromOpenWorker): void {
