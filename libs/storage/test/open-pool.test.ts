@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { keyedId } from '@pbk/crypto';
-import { OpenPool } from '../src/archiver/index.js';
+import { DEFAULT_OPEN_INLINE_BELOW, OpenPool } from '../src/archiver/index.js';
 import { compact } from '../src/archiver/open-pool.js';
 import { sealChunk } from '../src/blob/index.js';
 import { BlobCorruptError, CancelledError } from '../src/errors.js';
@@ -52,6 +52,27 @@ describe('OpenPool', () => {
     try {
       const opened = await pool.open(inMessage, view(repo.keys.master.idKey, 300), view(b.id, 400), b.sealed, b.rawLength);
       expect(opened.equals(plain)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('opens a tiny blob inline, but one that is tiny sealed and large plain (zero pages) in a worker', async () => {
+    const { repo } = fx.t;
+    const idKey = repo.keys.master.idKey;
+    const dek = await repo.keys.newDek();
+    const zeros = Buffer.alloc(1 << 20);
+    const tiny = Buffer.from('a few bytes');
+    const [z, t] = [zeros, tiny].map((p) => sealChunk(dek, 'data', keyedId(idKey, p), p));
+    expect(z!.sealed.length).toBeLessThan(DEFAULT_OPEN_INLINE_BELOW);
+    const pool = new OpenPool({ workers: 1 });
+    try {
+      const inline = pool.open(dek, idKey, t!.id, t!.sealed, t!.rawLength);
+      expect(pool.pending).toBe(0);
+      const worker = pool.open(dek, idKey, z!.id, z!.sealed, z!.rawLength);
+      expect(pool.pending).toBe(1);
+      expect((await inline).equals(tiny)).toBe(true);
+      expect((await worker).equals(zeros)).toBe(true);
     } finally {
       await pool.close();
     }

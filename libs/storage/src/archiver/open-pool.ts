@@ -21,14 +21,16 @@ export interface OpenPoolOptions {
   /** Worker threads, started at the first job; default defaultSealWorkers(). */
   workers?: number;
   /**
-   * Sealed blobs smaller than this are opened on the caller's thread: a
-   * message round trip costs more than opening a few KiB. 0 sends every blob
-   * to the workers.
+   * Sealed blobs smaller than this (whose plaintext is at most 64 KiB) are
+   * opened on the caller's thread: a message round trip costs more than
+   * opening a few KiB. 0 sends every blob to the workers.
    */
   inlineBelowBytes?: number;
 }
 
 export const DEFAULT_OPEN_INLINE_BELOW = 8 * 1024;
+/** Blobs whose plaintext is larger than this go to the workers whatever their sealed size (see run()). */
+const INLINE_MAX_RAW_BYTES = 64 * 1024;
 
 /** Jobs sent to one worker at once: small enough to keep the queue fair, enough that a worker never waits for the next message. */
 const JOBS_PER_WORKER = 4;
@@ -139,8 +141,9 @@ export class OpenPool {
   ): Promise<Opened> {
     if (this.jobs.failed !== undefined) return Promise.reject(this.jobs.failed);
     if (this.jobs.closed) return Promise.reject(new CancelledError('opening blobs (the open pool is closed)'));
-    // A delta's size says nothing of the work: its base is a whole chunk to open.
-    if (sealed.length < this.inlineBelow && !base) {
+    // A delta's size says nothing of the work: its base is a whole chunk to open. Nor does a small
+    // sealed blob's: a chunk of zero pages seals to a few hundred bytes and is a MiB to decompress and hash.
+    if (sealed.length < this.inlineBelow && (rawLength ?? 0) <= INLINE_MAX_RAW_BYTES && !base) {
       try {
         const r = runOpenJob({ dek, idKey, id, sealed, rawLength, packId, base, makeDelta });
         return Promise.resolve({ plaintext: wantPlaintext ? r.plaintext : undefined, sealed, delta: r.delta, baseProblem: r.baseProblem });
