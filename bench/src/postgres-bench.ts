@@ -179,7 +179,8 @@ interface PgBackRest {
 }
 
 /** Installs pgbackrest if missing, writes its config (posix repo, zst, process-max=2, async archive-push) and creates the stanza. */
-async function pgBackRestSetup(pg: PgCluster): Promise<PgBackRest | { skipped: string }> {
+/** `keepLogIn`: copy the restored server's log there (as pgbackrest-recovery.log) after each restore. */
+async function pgBackRestSetup(pg: PgCluster, keepLogIn?: string): Promise<PgBackRest | { skipped: string }> {
   if (spawnSync('pgbackrest', ['version']).status !== 0) {
     log('installing pgbackrest (apt-get install -y pgbackrest)...');
     const r = spawnSync('apt-get', ['install', '-y', 'pgbackrest'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
@@ -257,6 +258,7 @@ async function pgBackRestSetup(pg: PgCluster): Promise<PgBackRest | { skipped: s
       });
       out.restore_s = secs(restore.ms);
       await runAsPg('pg_ctl', ['-D', target, '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
+      if (keepLogIn !== undefined) copyFileSync(join(base, 'restored.log'), join(keepLogIn, 'pgbackrest-recovery.log'));
       rmSync(target, { recursive: true, force: true });
     },
     async cleanup() {
@@ -423,7 +425,7 @@ export async function main(argv: string[]): Promise<number> {
     let probeBr: PgBackRest | { skipped: string } | undefined;
     if (restoreOnly && !values['no-pgbackrest']) {
       // pgBackRest's full comes first, so both tools replay (at least) the same traffic below.
-      probeBr = await pgBackRestSetup(pg);
+      probeBr = await pgBackRestSetup(pg, values.keep ? work : undefined);
       if (!('skipped' in probeBr)) await probeBr.full();
     }
     // Both tools start from a clean checkpoint: a base backup's own (fast) checkpoint must not pay for the load's dirty buffers.

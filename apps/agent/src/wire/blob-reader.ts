@@ -29,7 +29,7 @@ export interface DownloadMessage {
   keys: v1.DataKey__Output[];
 }
 
-/** Streams the blobs of one batch, in any order; throws (or rejects) on failure. */
+/** Streams the blobs of one batch, in any order; throws (or rejects) on failure. The reader owns the parts' bytes (it may move them to a worker). */
 export type FetchBlobs = (ids: Buffer[], signal: AbortSignal) => AsyncIterable<DownloadMessage>;
 
 export interface BlobReaderOptions {
@@ -43,7 +43,7 @@ export interface BlobReaderOptions {
   maxConcurrentBatches?: number;
   signal?: AbortSignal;
   /** Opens blobs on worker threads (a restore's bulk); without it they open on this thread. */
-  pool?: Pick<OpenPool, 'open'>;
+  pool?: Pick<OpenPool, 'open' | 'openMoving'>;
 }
 
 interface Wanted {
@@ -231,8 +231,12 @@ export class BatchingBlobReader {
     const delta: DeltaBase | undefined = base && baseDek && { id: base.id, dek: baseDek, sealed: base.sealed, rawLength: base.rawLength };
     try {
       const pool = this.options.pool;
+      // A blob fresh off the wire is nobody else's: moved to the worker, not copied. A base-only blob is
+      // kept for the delta after it (pairWithBase), so one asked for itself too is copied.
       const plain = pool
-        ? await pool.open(dek, idKey, id, sealed, rawLength, undefined, delta)
+        ? blob.baseOnly
+          ? await pool.open(dek, idKey, id, sealed, rawLength, undefined, delta)
+          : await pool.openMoving(dek, idKey, id, sealed, rawLength, delta)
         : runOpenJob({ dek, idKey, id, sealed, rawLength, packId: undefined, ...(delta ? { base: delta } : {}) }).plaintext;
       this.stats.blobs++;
       this.stats.bytes += plain.length;

@@ -45,6 +45,8 @@ interface Job {
   wantPlaintext: boolean;
   /** `sealed` owns its whole ArrayBuffer and the caller gave it up: transfer it instead of a copy. */
   move: boolean;
+  /** With move: send the bytes back (verifyMoving); without, the worker drops them (openMoving). */
+  returnSealed: boolean;
   base: DeltaBase | undefined;
   makeDelta: boolean;
   resolve: (r: Opened) => void;
@@ -93,6 +95,16 @@ export class OpenPool {
     return (await this.run(dek, idKey, id, sealed, rawLength, packId, true, false, base, false)).plaintext!;
   }
 
+  /**
+   * open() without the copy of `sealed`, which the caller gives up: a buffer
+   * that owns its whole ArrayBuffer is moved to the worker (detached here,
+   * for good); other buffers are copied. A restore's blobs fresh off the wire.
+   */
+  async openMoving(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, base?: DeltaBase): Promise<Buffer> {
+    const move = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength;
+    return (await this.run(dek, idKey, id, sealed, rawLength, undefined, true, move, base, false, false)).plaintext!;
+  }
+
   /** The check of open() without sending the plaintext back (the coordinator keeps only the sealed bytes). */
   async verify(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string, base?: DeltaBase): Promise<void> {
     await this.run(dek, idKey, id, sealed, rawLength, packId, false, false, base, false);
@@ -138,6 +150,7 @@ export class OpenPool {
     move: boolean,
     base: DeltaBase | undefined,
     makeDelta: boolean,
+    returnSealed = move,
   ): Promise<Opened> {
     if (this.jobs.failed !== undefined) return Promise.reject(this.jobs.failed);
     if (this.jobs.closed) return Promise.reject(new CancelledError('opening blobs (the open pool is closed)'));
@@ -153,7 +166,7 @@ export class OpenPool {
     }
     // Workers start with the first job that needs one: a process that never opens a large blob starts none.
     if (this.jobs.workers === 0) this.start();
-    return new Promise((resolve, reject) => this.jobs.submit({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, move, base, makeDelta, resolve, reject }));
+    return new Promise((resolve, reject) => this.jobs.submit({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, move, returnSealed, base, makeDelta, resolve, reject }));
   }
 
   private start(): void {
@@ -187,7 +200,7 @@ function post(worker: Worker, taskId: number, job: Job): void {
     rawLength: job.rawLength,
     packId: job.packId,
     wantPlaintext: job.wantPlaintext,
-    returnSealed: job.move,
+    returnSealed: job.move && job.returnSealed,
     makeDelta: job.makeDelta,
   };
   const transfer = [sealed.buffer as ArrayBuffer];
