@@ -177,7 +177,7 @@ describe('BatchingBlobReader with delta blobs', () => {
 describe('fetchWal and delta blobs', () => {
   const p = pair();
   const file = { fileName: '000000010000000000000003', size: String(p.plain.length), sha256: createHash('sha256').update(p.plain).digest() } as unknown as v1.WalFile__Output;
-  const fetchScripted = (script: WireBlob[]) => {
+  const fetchScripted = (script: WireBlob[], opts: Parameters<typeof fetchWal>[4] = {}) => {
     const messages = async function* (): AsyncGenerator<v1.GetWalResponse__Output> {
       let first = true;
       for await (const m of scripted(script)([], new AbortController().signal)) {
@@ -186,12 +186,23 @@ describe('fetchWal and delta blobs', () => {
       }
     };
     const rpc = { getWal: () => Object.assign(messages(), { cancel: () => undefined }) } as unknown as Parameters<typeof fetchWal>[0];
-    return fetchWal(rpc, { host: 'h', kind: 'SOURCE_KIND_POSTGRES', name: 'main' }, file.fileName);
+    return fetchWal(rpc, { host: 'h', kind: 'SOURCE_KIND_POSTGRES', name: 'main' }, file.fileName, undefined, opts);
   };
 
   it('opens a WAL blob sent as a delta with the base just before it (the base is not part of the file)', async () => {
     const got = await fetchScripted([p.base, p.delta]);
     expect(got.data.equals(p.plain)).toBe(true);
+    // The same on the open workers (the local API's way).
+    expect((await fetchScripted([p.base, p.delta], { pool })).data.equals(p.plain)).toBe(true);
+  });
+
+  it('on the open workers too, a blob that does not open stops recovery naming the file and the blob', async () => {
+    const damaged = Buffer.from(p.delta.sealed);
+    damaged[200] = damaged[200]! ^ 1;
+    const err = await fetchScripted([p.base, { ...p.delta, sealed: damaged }], { pool }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WalCorruptError);
+    expect((err as Error).message).toContain(`WAL file ${file.fileName} is damaged: blob ${p.delta.id.toString('hex')}`);
+    expect((err as Error).message).toContain('recovery must stop here');
   });
 
   it('stops recovery with a clear error for a delta without its base, or a base without its delta, never garbled WAL', async () => {
