@@ -26,8 +26,8 @@ export interface RestoreDeps {
 export interface RestoreRun {
   signal: AbortSignal;
   onProgress?: (p: v1.Progress) => void;
-  /** fsync each file before its rename (restoreSnapshot's fsync): see runPitrRestore. */
-  fsync?: boolean;
+  /** Write restored data back to disk as the restore goes (restoreSnapshot's writeback): see runPitrRestore. */
+  writeback?: boolean;
 }
 
 type BlobReader = { readBlob(id: Buffer, where?: string): Promise<Buffer> };
@@ -96,7 +96,7 @@ export async function runRestore(deps: RestoreDeps, cmd: v1.RestoreCommand__Outp
     const stats = await restoreSnapshot(cache, snapshotFor(snap), target, {
       ...(whole ? {} : { path: cmd.path }),
       force: cmd.force,
-      fsync: run.fsync ?? false,
+      writeback: run.writeback ?? false,
       concurrency: REMOTE_FILE_CONCURRENCY,
       // Bounds memory: files x read-ahead blobs (~1 MiB average, 8 MiB at most) may be in flight.
       readAhead: 2,
