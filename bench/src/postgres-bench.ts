@@ -480,8 +480,14 @@ export async function main(argv: string[]): Promise<number> {
       pbk.second_backup_uploaded_bytes = Number(b2.value.stats?.uploadedBytes ?? 0);
       log(`  ${pbk.second_backup_s} s, ${pbk.second_backup_bytes} bytes stored, ${pbk.second_backup_uploaded_bytes} uploaded`);
       if (probeBr !== undefined && !('skipped' in probeBr)) {
-        const incr = await timed(() => probeBr.br(['backup', '--type=incr']));
-        probeBr.out.second_backup_s = secs(incr.ms);
+        const b = probeBr;
+        try {
+          const incr = await timed(() => b.br(['backup', '--type=incr']));
+          b.out.second_backup_s = secs(incr.ms);
+        } catch (err) {
+          await b.cleanup();
+          probeBr = { skipped: `pgBackRest's incremental backup failed: ${String((err as Error).message ?? err).slice(0, 800)}` };
+        }
       }
     }
     if (restoreOnly) {
@@ -490,20 +496,30 @@ export async function main(argv: string[]): Promise<number> {
       dataset.wal_after_base_bytes = Number((await pg.query<{ b: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${b1.value.labels?.stop_lsn ?? '0/0'}')::text AS b`))[0]!.b);
       if (probeBr !== undefined && !('skipped' in probeBr)) {
         const b = probeBr;
+        // A pgBackRest failure is its figures' error and ends its part; pbk's restores go on (and pbk's failures are pbk's).
+        let brError: string | undefined;
+        const brStep = async (step: () => Promise<void>): Promise<void> => {
+          if (brError !== undefined) return;
+          try {
+            await step();
+          } catch (err) {
+            brError = String((err as Error).message ?? err).slice(0, 800);
+          }
+        };
         try {
-          await b.br(['check']); // switches WAL and waits until it is archived: the restore replays all of it
+          await brStep(async () => void (await b.br(['check']))); // switches WAL and waits until it is archived: the restore replays all of it
           // Alternating, so a burst of load on a shared machine hits both tools alike.
           const samples: number[] = [];
           for (let i = 0; i < restores; i++) {
             await pbkRestore();
-            await b.restoreToPromoted();
-            samples.push(b.out.restore_s!);
+            await brStep(async () => {
+              await b.restoreToPromoted();
+              samples.push(b.out.restore_s!);
+            });
           }
-          b.out.restore_s = median(samples);
-          if (restores > 1) b.out.restore_samples_s = samples;
-          pgbr = b.out;
-        } catch (err) {
-          pgbr = { ...b.out, error: String((err as Error).message ?? err).slice(0, 800) };
+          if (samples.length > 0) b.out.restore_s = median(samples);
+          if (samples.length > 1) b.out.restore_samples_s = samples;
+          pgbr = brError === undefined ? b.out : { ...b.out, error: brError };
         } finally {
           await b.cleanup();
         }
