@@ -10,6 +10,10 @@
 //       the restore probe: pgBackRest full, pbk base backup, `pgbench -T` for
 //       --wal-seconds (WAL to replay), then pbk's restore to a promoted server
 //       (facts: tree restore, promoted) and pgBackRest's, nothing else
+//   npm run bench:postgres -- --delta-restore [--restores N] [--wal-seconds 20] [--scale 50] [--json]
+//       the same, but the restored backup is made of deltas: a second base backup
+//       (pgBackRest: incremental) after chat-like traffic; --restores N restores
+//       N times, pbk and pgBackRest alternating (restore_s: the medians)
 //   bash scripts/bench.sh postgres [same args]       (builds first)
 //
 // In one temp dir: a scratch PostgreSQL 15 cluster (testkit, fsync ON,
@@ -69,6 +73,10 @@ interface Figures {
   third_backup_after_pgbench_uploaded_bytes?: number;
   restore_s?: number;
   restore_checks_s?: number;
+  /** With --restores N: every run's restore_s (restore_s is their median), tree restore and CPU seconds of the daemons. */
+  restore_samples_s?: number[];
+  tree_restore_samples_s?: number[];
+  restore_cpu_s?: { agent: (number | null)[]; coordinator: (number | null)[] };
   logical_dump_s?: number;
   logical_dump_bytes?: number;
   logical_restore_s?: number;
@@ -82,6 +90,11 @@ const log = (msg: string): void => {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 };
 const secs = (ms: number): number => Math.round(ms / 10) / 100;
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : Math.round(((s[m - 1]! + s[m]!) / 2) * 100) / 100;
+};
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t0 = performance.now();
@@ -170,7 +183,8 @@ interface PgBackRest {
 }
 
 /** Installs pgbackrest if missing, writes its config (posix repo, zst, process-max=2, async archive-push) and creates the stanza. */
-async function pgBackRestSetup(pg: PgCluster): Promise<PgBackRest | { skipped: string }> {
+/** `keepLogIn`: copy the restored server's log there (as pgbackrest-recovery.log) after each restore. */
+async function pgBackRestSetup(pg: PgCluster, keepLogIn?: string): Promise<PgBackRest | { skipped: string }> {
   if (spawnSync('pgbackrest', ['version']).status !== 0) {
     log('installing pgbackrest (apt-get install -y pgbackrest)...');
     const r = spawnSync('apt-get', ['install', '-y', 'pgbackrest'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
@@ -248,6 +262,7 @@ async function pgBackRestSetup(pg: PgCluster): Promise<PgBackRest | { skipped: s
       });
       out.restore_s = secs(restore.ms);
       await runAsPg('pg_ctl', ['-D', target, '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
+      if (keepLogIn !== undefined) copyFileSync(join(base, 'restored.log'), join(keepLogIn, 'pgbackrest-recovery.log'));
       rmSync(target, { recursive: true, force: true });
     },
     async cleanup() {
@@ -330,8 +345,16 @@ export async function main(argv: string[]): Promise<number> {
       // The restore probe: one base backup, --wal-seconds of pgbench traffic, then only the restores (pbk, pgBackRest).
       'restore-only': { type: 'boolean', default: false },
       'wal-seconds': { type: 'string', default: '20' },
+      // The restore probe on a backup made of deltas: a second base backup after chat-like traffic.
+      'delta-restore': { type: 'boolean', default: false },
+      restores: { type: 'string', default: '1' },
     },
   });
+  const restores = Number(values.restores);
+  if (!Number.isInteger(restores) || restores < 1 || restores > 50) {
+    process.stderr.write('--restores takes an integer 1..50\n');
+    return 2;
+  }
   const baseOnly = values['base-only'];
   const nodeArgs = [...(values['cpu-prof'] !== undefined ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), ...(values['node-arg'] ?? [])];
   const scale = Number(values.scale);
@@ -403,11 +426,12 @@ export async function main(argv: string[]): Promise<number> {
     const { listWal } = wal;
 
 
-    const restoreOnly = values['restore-only'];
+    const deltaRestore = values['delta-restore'];
+    const restoreOnly = values['restore-only'] || deltaRestore;
     let probeBr: PgBackRest | { skipped: string } | undefined;
     if (restoreOnly && !values['no-pgbackrest']) {
       // pgBackRest's full comes first, so both tools replay (at least) the same traffic below.
-      probeBr = await pgBackRestSetup(pg);
+      probeBr = await pgBackRestSetup(pg, values.keep ? work : undefined);
       if (!('skipped' in probeBr)) await probeBr.full();
     }
     // Both tools start from a clean checkpoint: a base backup's own (fast) checkpoint must not pay for the load's dirty buffers.
@@ -439,32 +463,81 @@ export async function main(argv: string[]): Promise<number> {
       log('pbk: restore --latest with --start (RTO)...');
       await pg!.query('SELECT pg_switch_wal()');
       restoreRoot = await pgTempDir('pbk-bench-restore-');
+      const cpu0 = [cpuSeconds(agent!.pid), cpuSeconds(coord!.pid)];
       const r = await op.restore({ source: { host: 'db-1', name: 'main', kind: 'SOURCE_KIND_POSTGRES' }, postgres: { targetDir: join(restoreRoot, 'data'), start: true } });
-      pbk.restore_s = secs(Number(r.facts.promoted_ms));
+      const cpu1 = [cpuSeconds(agent!.pid), cpuSeconds(coord!.pid)];
+      const used = (i: number): number | null => (cpu0[i] != null && cpu1[i] != null ? Math.round((cpu1[i]! - cpu0[i]!) * 100) / 100 : null);
+      (pbk.restore_samples_s ??= []).push(secs(Number(r.facts.promoted_ms)));
+      (pbk.tree_restore_samples_s ??= []).push(secs(Number(r.facts.tree_restore_ms)));
+      pbk.restore_cpu_s ??= { agent: [], coordinator: [] };
+      pbk.restore_cpu_s.agent.push(used(0));
+      pbk.restore_cpu_s.coordinator.push(used(1));
+      pbk.restore_s = median(pbk.restore_samples_s);
       pbk.restore_checks_s = secs(Number(r.facts.checks_ms));
       dataset.restore_facts = r.facts;
-      log(`  promoted after ${pbk.restore_s} s (tree ${secs(Number(r.facts.tree_restore_ms))} s)`);
+      log(`  promoted after ${secs(Number(r.facts.promoted_ms))} s (tree ${secs(Number(r.facts.tree_restore_ms))} s)`);
       await runAsPg('pg_ctl', ['-D', join(restoreRoot, 'data'), '-m', 'immediate', '-w', 'stop'], { allowFailure: true });
       if (values.keep) copyFileSync(join(restoreRoot, 'data', 'pbk-recovery.log'), join(work, 'pbk-recovery.log'));
-      rmSync(join(restoreRoot, 'data'), { recursive: true, force: true });
+      rmSync(restoreRoot, { recursive: true, force: true });
+      restoreRoot = undefined;
     };
+    if (deltaRestore) {
+      log('probe: chat-like traffic, base backup 2 (deltas against the first)...');
+      dataset.chat_traffic = await chatTraffic(pg, edits);
+      await pg.query('CHECKPOINT');
+      const b2 = await timed(() => backupRetrying());
+      pbk.second_backup_s = secs(b2.ms);
+      pbk.second_backup_bytes = Number(b2.value.stats?.storedBytes ?? 0);
+      pbk.second_backup_uploaded_bytes = Number(b2.value.stats?.uploadedBytes ?? 0);
+      log(`  ${pbk.second_backup_s} s, ${pbk.second_backup_bytes} bytes stored, ${pbk.second_backup_uploaded_bytes} uploaded`);
+      if (probeBr !== undefined && !('skipped' in probeBr)) {
+        const b = probeBr;
+        try {
+          const incr = await timed(() => b.br(['backup', '--type=incr']));
+          b.out.second_backup_s = secs(incr.ms);
+        } catch (err) {
+          await b.cleanup();
+          probeBr = { skipped: `pgBackRest's incremental backup failed: ${String((err as Error).message ?? err).slice(0, 800)}` };
+        }
+      }
+    }
     if (restoreOnly) {
       log(`probe: pgbench -T ${values['wal-seconds']} (WAL to replay)...`);
       await runAsPg('pgbench', ['-T', String(Number(values['wal-seconds'])), '-c', '2', '-j', '2', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', 'postgres']);
       dataset.wal_after_base_bytes = Number((await pg.query<{ b: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${b1.value.labels?.stop_lsn ?? '0/0'}')::text AS b`))[0]!.b);
-      await pbkRestore();
       if (probeBr !== undefined && !('skipped' in probeBr)) {
         const b = probeBr;
+        // A pgBackRest failure is its figures' error and ends its part; pbk's restores go on (and pbk's failures are pbk's).
+        let brError: string | undefined;
+        const brStep = async (step: () => Promise<void>): Promise<void> => {
+          if (brError !== undefined) return;
+          try {
+            await step();
+          } catch (err) {
+            brError = String((err as Error).message ?? err).slice(0, 800);
+          }
+        };
         try {
-          await b.br(['check']); // switches WAL and waits until it is archived: the restore replays all of it
-          await b.restoreToPromoted();
-          pgbr = b.out;
-        } catch (err) {
-          pgbr = { ...b.out, error: String((err as Error).message ?? err).slice(0, 800) };
+          await brStep(async () => void (await b.br(['check']))); // switches WAL and waits until it is archived: the restore replays all of it
+          // Alternating, so a burst of load on a shared machine hits both tools alike.
+          const samples: number[] = [];
+          for (let i = 0; i < restores; i++) {
+            await pbkRestore();
+            await brStep(async () => {
+              await b.restoreToPromoted();
+              samples.push(b.out.restore_s!);
+            });
+          }
+          if (samples.length > 0) b.out.restore_s = median(samples);
+          if (samples.length > 1) b.out.restore_samples_s = samples;
+          pgbr = brError === undefined ? b.out : { ...b.out, error: brError };
         } finally {
           await b.cleanup();
         }
-      } else if (probeBr !== undefined) pgbr = probeBr;
+      } else {
+        for (let i = 0; i < restores; i++) await pbkRestore();
+        if (probeBr !== undefined) pgbr = probeBr;
+      }
       throw new ProbeDone();
     }
     if (!baseOnly) {

@@ -182,6 +182,31 @@ describe('ReadAheadReader', () => {
   });
 });
 
+describe('ReadAheadReader refills in whole batches', () => {
+  it('starts no call for the room of a blob or two: the next call waits until a whole batch fits', async () => {
+    const store = memoryStore();
+    const plains = Array.from({ length: 9 }, (_, i) => Buffer.alloc(1000, i));
+    const ids = plains.map((p) => store.put(p));
+    const reader = new BatchingBlobReader(store.fetch, { idKey: () => idKey, clock: systemClock });
+    const ahead = new ReadAheadReader(reader, { maxBytesAhead: 4000, batchBytes: 2000, batchesInFlight: 4, writers: 1 });
+    ahead.plan([{ where: '/f', content: ids.map((id) => id.toString('hex')), size: 9000 }]);
+    const settle = () => new Promise((r) => setTimeout(r, 20));
+    await settle();
+    expect(store.calls.map((c) => c.length)).toEqual([2, 2]);
+    expect((await ahead.readBlob(ids[0]!)).equals(plains[0]!)).toBe(true);
+    await settle();
+    // 1000 bytes of room: a call of one blob would be started here when refilling blob by blob.
+    expect(store.calls.map((c) => c.length)).toEqual([2, 2]);
+    expect((await ahead.readBlob(ids[1]!)).equals(plains[1]!)).toBe(true);
+    await settle();
+    expect(store.calls.map((c) => c.length)).toEqual([2, 2, 2]);
+    for (let i = 2; i < 9; i++) expect((await ahead.readBlob(ids[i]!)).equals(plains[i]!)).toBe(true);
+    // The last call holds what is left (one blob), started once that fit.
+    expect(store.calls.map((c) => c.length)).toEqual([2, 2, 2, 2, 1]);
+    reader.close();
+  });
+});
+
 describe('ReadAheadReader and shared blobs', () => {
   it('holds a shared blob for the reads near each other only; a far one fetches it again, and the window keeps moving', async () => {
     const store = memoryStore();

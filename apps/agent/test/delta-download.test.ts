@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BlobMessageBatcher, type v1, type WireBlob } from '@pbk/protocol';
-import { makeBlob, OpenPool, sealDeltaChunk } from '@pbk/storage';
+import { makeBlob, OpenPool, sealChunk, sealDeltaChunk } from '@pbk/storage';
 import { systemClock } from '../src/clock.js';
 import { codeOf } from '../src/errors.js';
 import { fetchWal, WalCorruptError } from '../src/postgres/wal/fetch.js';
@@ -151,6 +151,19 @@ describe('BatchingBlobReader with delta blobs', () => {
     expect((err as Error).message).toContain(p.delta.id.toString('hex'));
   });
 
+  it('a base that decrypts under its id but holds other bytes fails the delta, naming both (the base is not hashed on its own)', async () => {
+    const p = pair();
+    // Sealed under the base's id (so AES-GCM passes) with other content: only the delta's id check can catch it.
+    const forged = sealChunk(dekA, 'data', p.base.id, heapLike(2));
+    for (const opts of [{}, { pool }]) {
+      const reader = new BatchingBlobReader(scripted([{ ...p.base, sealed: forged.sealed }, p.delta]), { idKey: () => idKey, clock: systemClock, ...opts });
+      const err = await reader.readBlob(p.delta.id).catch((e: unknown) => e);
+      expect(codeOf(err)).toBe('CORRUPT');
+      expect((err as Error).message).toContain(`blob ${p.delta.id.toString('hex')}`);
+      expect((err as Error).message).toContain(`decoded against its delta base ${p.base.id.toString('hex')}`);
+    }
+  });
+
   it('names a missing DEK of the base', async () => {
     const dekC = { id: randomBytes(16), key: randomBytes(32) };
     const p = pair(dekC, dekB);
@@ -164,7 +177,7 @@ describe('BatchingBlobReader with delta blobs', () => {
 describe('fetchWal and delta blobs', () => {
   const p = pair();
   const file = { fileName: '000000010000000000000003', size: String(p.plain.length), sha256: createHash('sha256').update(p.plain).digest() } as unknown as v1.WalFile__Output;
-  const fetchScripted = (script: WireBlob[]) => {
+  const fetchScripted = (script: WireBlob[], opts: Parameters<typeof fetchWal>[4] = {}) => {
     const messages = async function* (): AsyncGenerator<v1.GetWalResponse__Output> {
       let first = true;
       for await (const m of scripted(script)([], new AbortController().signal)) {
@@ -173,12 +186,23 @@ describe('fetchWal and delta blobs', () => {
       }
     };
     const rpc = { getWal: () => Object.assign(messages(), { cancel: () => undefined }) } as unknown as Parameters<typeof fetchWal>[0];
-    return fetchWal(rpc, { host: 'h', kind: 'SOURCE_KIND_POSTGRES', name: 'main' }, file.fileName);
+    return fetchWal(rpc, { host: 'h', kind: 'SOURCE_KIND_POSTGRES', name: 'main' }, file.fileName, undefined, opts);
   };
 
   it('opens a WAL blob sent as a delta with the base just before it (the base is not part of the file)', async () => {
     const got = await fetchScripted([p.base, p.delta]);
     expect(got.data.equals(p.plain)).toBe(true);
+    // The same on the open workers (the local API's way).
+    expect((await fetchScripted([p.base, p.delta], { pool })).data.equals(p.plain)).toBe(true);
+  });
+
+  it('on the open workers too, a blob that does not open stops recovery naming the file and the blob', async () => {
+    const damaged = Buffer.from(p.delta.sealed);
+    damaged[200] = damaged[200]! ^ 1;
+    const err = await fetchScripted([p.base, { ...p.delta, sealed: damaged }], { pool }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WalCorruptError);
+    expect((err as Error).message).toContain(`WAL file ${file.fileName} is damaged: blob ${p.delta.id.toString('hex')}`);
+    expect((err as Error).message).toContain('recovery must stop here');
   });
 
   it('stops recovery with a clear error for a delta without its base, or a base without its delta, never garbled WAL', async () => {

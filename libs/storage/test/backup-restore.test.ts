@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { backupDirectory, ChunkWorkerPool } from '../src/archiver/index.js';
 import { StorageError } from '../src/errors.js';
 import { restoreSnapshot, type PlannedFile } from '../src/restore/index.js';
@@ -108,6 +108,33 @@ describe('backup and restore through the local repository', () => {
     await restoreSnapshot(fx.t.repo, snap, out, { force: true });
     expect(await readFile(join(out, 'hello.txt'), 'utf8')).toBe('hello world\n');
     await expect(restoreSnapshot(fx.t.repo, snap, join(fx.work.dir, 'o2'), { path: 'no/such' })).rejects.toBeInstanceOf(StorageError);
+  });
+
+  it('with writeback, flushes a large file in the background as it is written, and restores it intact', async () => {
+    const data = join(fx.work.dir, 'data');
+    await mkdir(data);
+    const big = randomBytes(40 * 1024 * 1024);
+    await writeFile(join(data, 'big.bin'), big);
+    await writeFile(join(data, 'small.txt'), 'small');
+    const snap = await backupDirectory(fx.t.repo, data, { source, workers: 2 });
+    // FileHandle is not exported: its prototype, from a handle, to count the background flushes.
+    const probe = await open(join(data, 'small.txt'), 'r');
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const datasync = vi.spyOn(proto, 'datasync');
+    try {
+      const out = join(fx.work.dir, 'out');
+      await restoreSnapshot(fx.t.repo, snap, out, { writeback: true });
+      // 40 MiB: one background flush, once 32 MiB were written.
+      expect(datasync).toHaveBeenCalledTimes(1);
+      expect((await readFile(join(out, 'big.bin'))).equals(big)).toBe(true);
+      expect(await readFile(join(out, 'small.txt'), 'utf8')).toBe('small');
+      datasync.mockClear();
+      await restoreSnapshot(fx.t.repo, snap, join(fx.work.dir, 'out2'));
+      expect(datasync).not.toHaveBeenCalled();
+    } finally {
+      datasync.mockRestore();
+    }
   });
 
   it('tells onPlan every file it will write, before writing any, whole snapshot or one file', async () => {

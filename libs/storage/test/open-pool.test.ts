@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { keyedId } from '@pbk/crypto';
-import { OpenPool, runOpenJob } from '../src/archiver/index.js';
+import { DEFAULT_OPEN_INLINE_BELOW, OpenPool, runOpenJob } from '../src/archiver/index.js';
+import { compact } from '../src/archiver/open-pool.js';
 import { sealChunk } from '../src/blob/index.js';
 import { BlobCorruptError, CancelledError } from '../src/errors.js';
 import { useRepoFixture } from './helpers.js';
@@ -24,6 +25,54 @@ describe('OpenPool', () => {
       // The caller's sealed bytes were copied, never detached.
       expect(blobs[0]!.sealed.length).toBeGreaterThan(0);
       expect(pool.pending).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('sends keys and ids that are views into large buffers (a decoded ~1 MiB message) without their whole memory', async () => {
+    const { repo } = fx.t;
+    const dek = await repo.keys.newDek();
+    const plain = Buffer.alloc(100_000, 'page ');
+    const b = sealChunk(dek, 'data', keyedId(repo.keys.master.idKey, plain), plain);
+    // As protobufjs decodes them: short views into one message buffer.
+    const message = Buffer.alloc(1 << 20);
+    const view = (x: Buffer, at: number): Buffer => {
+      x.copy(message, at);
+      return message.subarray(at, at + x.length);
+    };
+    const inMessage = { id: view(dek.id, 100), key: view(dek.key, 200) };
+    const compacted = compact(inMessage.key);
+    expect(compacted.buffer.byteLength).toBe(32);
+    expect(Buffer.from(compacted).equals(dek.key)).toBe(true);
+    // A view that is its whole buffer goes as it is.
+    const own = new Uint8Array(32);
+    expect(compact(own)).toBe(own);
+    const pool = new OpenPool({ workers: 1, inlineBelowBytes: 0 });
+    try {
+      const opened = await pool.open(inMessage, view(repo.keys.master.idKey, 300), view(b.id, 400), b.sealed, b.rawLength);
+      expect(opened.equals(plain)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('opens a tiny blob inline, but one that is tiny sealed and large plain (zero pages) in a worker', async () => {
+    const { repo } = fx.t;
+    const idKey = repo.keys.master.idKey;
+    const dek = await repo.keys.newDek();
+    const zeros = Buffer.alloc(1 << 20);
+    const tiny = Buffer.from('a few bytes');
+    const [z, t] = [zeros, tiny].map((p) => sealChunk(dek, 'data', keyedId(idKey, p), p));
+    expect(z!.sealed.length).toBeLessThan(DEFAULT_OPEN_INLINE_BELOW);
+    const pool = new OpenPool({ workers: 1 });
+    try {
+      const inline = pool.open(dek, idKey, t!.id, t!.sealed, t!.rawLength);
+      expect(pool.pending).toBe(0);
+      const worker = pool.open(dek, idKey, z!.id, z!.sealed, z!.rawLength);
+      expect(pool.pending).toBe(1);
+      expect((await inline).equals(tiny)).toBe(true);
+      expect((await worker).equals(zeros)).toBe(true);
     } finally {
       await pool.close();
     }

@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { chmod, chown, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { v1 } from '@pbk/protocol';
+import { OpenPool } from '@pbk/storage';
 import { AgentError, codeOf, messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isArchiveName, isSegmentName } from '../postgres/wal/names.js';
@@ -90,8 +91,10 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
   await rm(o.socketPath, { force: true });
 
   const refOf = (host: string, source: string): v1.SourceRef => ({ host, kind: 'SOURCE_KIND_POSTGRES', name: source });
+  // WAL blobs open on worker threads (started at the first large one): see fetchWal.
+  const pool = new OpenPool();
   const prefetch = new WalPrefetch({
-    fetch: async (host, source, file, signal) => (await fetchWal(o.rpc, refOf(host, source), file, signal)).data,
+    fetch: async (host, source, file, signal) => (await fetchWal(o.rpc, refOf(host, source), file, signal, { pool })).data,
     depth: PREFETCH_DEPTH,
     ttlMs: PREFETCH_TTL_MS,
     segmentBytes: WAL_SEGMENT_BYTES,
@@ -132,14 +135,14 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
       let complete = true;
       const data =
         ahead ??
-        (await fetchWal(o.rpc, ref, file, controller.signal).then(
+        (await fetchWal(o.rpc, ref, file, controller.signal, { pool }).then(
           (f) => f.data,
           async (err: unknown) => {
             // The newest segment is still growing (the stream's `.partial`): serve what is durable,
             // padded with zeros to a whole segment as pg_receivewal itself pads it. Recovery replays up
             // to the last complete record and stops there, so a target inside the open segment is reachable.
             if (codeOf(err) !== 'NOT_FOUND' || !isSegmentName(file)) throw err;
-            const partial = await fetchWal(o.rpc, ref, file, controller.signal, { allowPartial: true });
+            const partial = await fetchWal(o.rpc, ref, file, controller.signal, { allowPartial: true, pool });
             if (partial.file.complete) return partial.data;
             complete = false;
             log.info({ host, source, file, bytes: partial.data.length }, 'wal-fetch serves the growing segment (partial, zero-padded)');
@@ -195,7 +198,10 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
         prefetch.close();
         server.close(() => resolve());
         server.closeAllConnections();
-      }).then(() => rm(o.socketPath, { force: true })),
+      }).then(async () => {
+        await pool.close();
+        await rm(o.socketPath, { force: true });
+      }),
   };
 }
 

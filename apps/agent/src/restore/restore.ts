@@ -26,6 +26,8 @@ export interface RestoreDeps {
 export interface RestoreRun {
   signal: AbortSignal;
   onProgress?: (p: v1.Progress) => void;
+  /** Write restored data back to disk as the restore goes (restoreSnapshot's writeback): see runPitrRestore. */
+  writeback?: boolean;
 }
 
 type BlobReader = { readBlob(id: Buffer, where?: string): Promise<Buffer> };
@@ -94,6 +96,7 @@ export async function runRestore(deps: RestoreDeps, cmd: v1.RestoreCommand__Outp
     const stats = await restoreSnapshot(cache, snapshotFor(snap), target, {
       ...(whole ? {} : { path: cmd.path }),
       force: cmd.force,
+      writeback: run.writeback ?? false,
       concurrency: REMOTE_FILE_CONCURRENCY,
       // Bounds memory: files x read-ahead blobs (~1 MiB average, 8 MiB at most) may be in flight.
       readAhead: 2,

@@ -13,9 +13,10 @@
  *
  * A blob stored as a delta (docs/repository-format.md, "Delta blobs") arrives
  * with `deltaBase`, right after its base marked `baseOnly`: the pair is opened
- * together (the base checked first), and the base answers no request unless
- * it was asked for itself. Any other order is a corrupt stream and fails the
- * batch: a delta is never skipped or opened without its base.
+ * together (the base decrypted first, its id left to the delta's check), and
+ * the base answers no request unless it was asked for itself. Any other order
+ * is a corrupt stream and fails the batch: a delta is never skipped or opened
+ * without its base.
  */
 import { BlobAssembler, fromGrpcStatus, MAX_IDS_PER_DOWNLOAD, type v1, type WireBlob } from '@pbk/protocol';
 import { runOpenJob, type DeltaBase, type OpenPool, type PlannedFile } from '@pbk/storage';
@@ -28,7 +29,7 @@ export interface DownloadMessage {
   keys: v1.DataKey__Output[];
 }
 
-/** Streams the blobs of one batch, in any order; throws (or rejects) on failure. */
+/** Streams the blobs of one batch, in any order; throws (or rejects) on failure. The reader owns the parts' bytes (it may move them to a worker). */
 export type FetchBlobs = (ids: Buffer[], signal: AbortSignal) => AsyncIterable<DownloadMessage>;
 
 export interface BlobReaderOptions {
@@ -42,7 +43,7 @@ export interface BlobReaderOptions {
   maxConcurrentBatches?: number;
   signal?: AbortSignal;
   /** Opens blobs on worker threads (a restore's bulk); without it they open on this thread. */
-  pool?: Pick<OpenPool, 'open'>;
+  pool?: Pick<OpenPool, 'open' | 'openMoving'>;
 }
 
 interface Wanted {
@@ -230,8 +231,12 @@ export class BatchingBlobReader {
     const delta: DeltaBase | undefined = base && baseDek && { id: base.id, dek: baseDek, sealed: base.sealed, rawLength: base.rawLength };
     try {
       const pool = this.options.pool;
+      // A blob fresh off the wire is nobody else's: moved to the worker, not copied. A base-only blob is
+      // kept for the delta after it (pairWithBase), so one asked for itself too is copied.
       const plain = pool
-        ? await pool.open(dek, idKey, id, sealed, rawLength, undefined, delta)
+        ? blob.baseOnly
+          ? await pool.open(dek, idKey, id, sealed, rawLength, undefined, delta)
+          : await pool.openMoving(dek, idKey, id, sealed, rawLength, delta)
         : runOpenJob({ dek, idKey, id, sealed, rawLength, packId: undefined, ...(delta ? { base: delta } : {}) }).plaintext;
       this.stats.blobs++;
       this.stats.bytes += plain.length;
@@ -247,7 +252,7 @@ export interface ReadAheadOptions {
   writers: number;
   /** Plaintext bytes fetched ahead of the writer and not yet taken (estimated from file sizes): bounds memory. */
   maxBytesAhead: number;
-  /** Bytes per DownloadBlobs call of the read-ahead. */
+  /** Bytes per DownloadBlobs call of the read-ahead; a call starts only once a whole one fits under maxBytesAhead. */
   batchBytes: number;
   /** Read-ahead calls in flight at once. */
   batchesInFlight: number;
@@ -271,6 +276,8 @@ export class ReadAheadReader {
   /** Every planned read, in the order the writers will ask. */
   private readonly order: { hex: string; bytes: number; where: string }[] = [];
   private cursor = 0;
+  /** Planned bytes from the cursor to the end of the order (reads taken on demand included: an estimate). */
+  private bytesLeft = 0;
   /** Fetched ahead (or in flight): hex id -> the fetch and the reads it is kept for. */
   private readonly ahead = new Map<string, { blob: Promise<Buffer>; uses: number; bytes: number }>();
   private bytesAhead = 0;
@@ -284,6 +291,7 @@ export class ReadAheadReader {
   plan(files: readonly PlannedFile[]): void {
     for (const b of demandOrder(files, this.options.writers)) {
       this.order.push(b);
+      this.bytesLeft += b.bytes;
       this.pending.set(b.hex, (this.pending.get(b.hex) ?? 0) + 1);
     }
     this.pump();
@@ -310,11 +318,15 @@ export class ReadAheadReader {
 
   private pump(): void {
     const o = this.options;
-    while (this.running < o.batchesInFlight && this.cursor < this.order.length && this.bytesAhead < o.maxBytesAhead) {
+    // Only a whole batch's room starts a call: refilling as each blob was taken made a call of a
+    // blob or two per take (~250 calls per bench:postgres restore instead of ~55), each costing
+    // the coordinator a snapshot lookup, audit records and a stream, and the agent a stream.
+    while (this.running < o.batchesInFlight && this.cursor < this.order.length && (this.bytesAhead === 0 || this.bytesAhead + Math.min(o.batchBytes, this.bytesLeft) <= o.maxBytesAhead)) {
       const items: { hex: string; bytes: number; where: string }[] = [];
       let bytes = 0;
       while (this.cursor < this.order.length && items.length < MAX_IDS_PER_DOWNLOAD && (items.length === 0 || (bytes < o.batchBytes && this.bytesAhead + bytes < o.maxBytesAhead))) {
         const next = this.order[this.cursor++]!;
+        this.bytesLeft -= next.bytes;
         const n = this.pending.get(next.hex);
         if (n === undefined) continue; // read already (on demand, before the read-ahead got here)
         if (n <= 1) this.pending.delete(next.hex);

@@ -68,7 +68,7 @@ export interface ToOpenWorker {
   packId: string | undefined;
   /** false: only check the blob (the coordinator on receipt), send no plaintext back. */
   wantPlaintext: boolean;
-  /** The base of a delta blob (opened and checked first), or the candidate base of `makeDelta`. */
+  /** The base of a delta blob (opened first, its id left to the delta's check), or the candidate base of `makeDelta`. */
   base?: DeltaBaseMessage;
   /** Also try to seal the blob as a delta against `base`; a base that does not open only skips that. */
   makeDelta?: boolean;

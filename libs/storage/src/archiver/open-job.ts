@@ -1,10 +1,11 @@
 /**
  * One OpenPool job, the same on a worker thread and inline: open a sealed
- * blob and check it against its id; a delta blob opens its base first; with
- * `makeDelta`, also seal the blob as a delta against a candidate base.
+ * blob and check it against its id; a delta blob opens its base first (the
+ * delta's id check covering both); with `makeDelta`, also seal the blob as a
+ * delta against a candidate base.
  */
 import type { Dek } from '@pbk/crypto';
-import { openChunk, sealDeltaChunk } from '../blob/codec.js';
+import { openChunk, openDeltaBase, sealDeltaChunk } from '../blob/codec.js';
 import { BlobCorruptError } from '../errors.js';
 
 export interface DeltaBase {
@@ -60,13 +61,21 @@ export function runOpenJob(job: OpenJobInput): OpenJobResult {
     let base: Buffer | undefined;
     if (job.base) {
       try {
-        base = openBase(job.base);
+        // Not hashed against its own id: the delta's id check below covers it (openDeltaBase).
+        const b = job.base;
+        base = openDeltaBase(b.dek, b.id, b.sealed, b.rawLength, b.packId);
       } catch (err) {
         if (!(err instanceof BlobCorruptError)) throw err;
         throw new BlobCorruptError(job.id.toString('hex'), job.packId, `its delta base ${err.message}`, { cause: err });
       }
     }
-    return { plaintext: openChunk(job.dek, job.idKey, job.id, job.sealed, job.rawLength, job.packId, base, into) };
+    try {
+      return { plaintext: openChunk(job.dek, job.idKey, job.id, job.sealed, job.rawLength, job.packId, base, into) };
+    } catch (err) {
+      if (!(err instanceof BlobCorruptError) || !job.base) throw err;
+      // The base's own id was not checked: the fault may be either blob's.
+      throw new BlobCorruptError(err.blobId, err.packId, `${err.detail} (decoded against its delta base ${job.base.id.toString('hex')}; either may be damaged: run pbk verify)`, { cause: err });
+    }
   }
   // The upload is checked whatever the base: a candidate base that does not open costs the delta, never the blob.
   const plaintext = openChunk(job.dek, job.idKey, job.id, job.sealed, job.rawLength, job.packId, undefined, into);

@@ -21,14 +21,16 @@ export interface OpenPoolOptions {
   /** Worker threads, started at the first job; default defaultSealWorkers(). */
   workers?: number;
   /**
-   * Sealed blobs smaller than this are opened on the caller's thread: a
-   * message round trip costs more than opening a few KiB. 0 sends every blob
-   * to the workers.
+   * Sealed blobs smaller than this (whose plaintext is at most 64 KiB) are
+   * opened on the caller's thread: a message round trip costs more than
+   * opening a few KiB. 0 sends every blob to the workers.
    */
   inlineBelowBytes?: number;
 }
 
 export const DEFAULT_OPEN_INLINE_BELOW = 8 * 1024;
+/** Blobs whose plaintext is larger than this go to the workers whatever their sealed size (see run()). */
+const INLINE_MAX_RAW_BYTES = 64 * 1024;
 
 /** Jobs sent to one worker at once: small enough to keep the queue fair, enough that a worker never waits for the next message. */
 const JOBS_PER_WORKER = 4;
@@ -43,6 +45,8 @@ interface Job {
   wantPlaintext: boolean;
   /** `sealed` owns its whole ArrayBuffer and the caller gave it up: transfer it instead of a copy. */
   move: boolean;
+  /** With move: send the bytes back (verifyMoving); without, the worker drops them (openMoving). */
+  returnSealed: boolean;
   base: DeltaBase | undefined;
   makeDelta: boolean;
   resolve: (r: Opened) => void;
@@ -91,6 +95,16 @@ export class OpenPool {
     return (await this.run(dek, idKey, id, sealed, rawLength, packId, true, false, base, false)).plaintext!;
   }
 
+  /**
+   * open() without the copy of `sealed`, which the caller gives up: a buffer
+   * that owns its whole ArrayBuffer is moved to the worker (detached here,
+   * for good); other buffers are copied. A restore's blobs fresh off the wire.
+   */
+  async openMoving(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, base?: DeltaBase): Promise<Buffer> {
+    const move = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength;
+    return (await this.run(dek, idKey, id, sealed, rawLength, undefined, true, move, base, false, false)).plaintext!;
+  }
+
   /** The check of open() without sending the plaintext back (the coordinator keeps only the sealed bytes). */
   async verify(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string, base?: DeltaBase): Promise<void> {
     await this.run(dek, idKey, id, sealed, rawLength, packId, false, false, base, false);
@@ -136,11 +150,13 @@ export class OpenPool {
     move: boolean,
     base: DeltaBase | undefined,
     makeDelta: boolean,
+    returnSealed = move,
   ): Promise<Opened> {
     if (this.jobs.failed !== undefined) return Promise.reject(this.jobs.failed);
     if (this.jobs.closed) return Promise.reject(new CancelledError('opening blobs (the open pool is closed)'));
-    // A delta's size says nothing of the work: its base is a whole chunk to open.
-    if (sealed.length < this.inlineBelow && !base) {
+    // A delta's size says nothing of the work: its base is a whole chunk to open. Nor does a small
+    // sealed blob's: a chunk of zero pages seals to a few hundred bytes and is a MiB to decompress and hash.
+    if (sealed.length < this.inlineBelow && (rawLength ?? 0) <= INLINE_MAX_RAW_BYTES && !base) {
       try {
         const r = runOpenJob({ dek, idKey, id, sealed, rawLength, packId, base, makeDelta });
         return Promise.resolve({ plaintext: wantPlaintext ? r.plaintext : undefined, sealed, delta: r.delta, baseProblem: r.baseProblem });
@@ -150,7 +166,7 @@ export class OpenPool {
     }
     // Workers start with the first job that needs one: a process that never opens a large blob starts none.
     if (this.jobs.workers === 0) this.start();
-    return new Promise((resolve, reject) => this.jobs.submit({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, move, base, makeDelta, resolve, reject }));
+    return new Promise((resolve, reject) => this.jobs.submit({ dek, idKey, id, sealed, rawLength, packId, wantPlaintext, move, returnSealed, base, makeDelta, resolve, reject }));
   }
 
   private start(): void {
@@ -184,7 +200,7 @@ function post(worker: Worker, taskId: number, job: Job): void {
     rawLength: job.rawLength,
     packId: job.packId,
     wantPlaintext: job.wantPlaintext,
-    returnSealed: job.move,
+    returnSealed: job.move && job.returnSealed,
     makeDelta: job.makeDelta,
   };
   const transfer = [sealed.buffer as ArrayBuffer];
@@ -197,12 +213,14 @@ function post(worker: Worker, taskId: number, job: Job): void {
 }
 
 /**
- * A short field (id, key) as its own few bytes. postMessage copies a view's
- * whole ArrayBuffer, and ids and keys are usually views into Node's 8 KiB
- * buffer pool: four of those per job were most of the cost of posting it.
+ * A copy of a small field in an ArrayBuffer of its own. postMessage clones a
+ * view's WHOLE ArrayBuffer: a DEK decoded from a ~1 MiB DownloadBlobs message
+ * is a view into that message, and an id from Buffer.from one into the 8 KiB
+ * pool, so each job copied up to a megabyte (twice with a delta's base) and
+ * the garbage kept both threads' collectors busy.
  */
-function compact(b: Uint8Array): Uint8Array {
-  return b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+export function compact(b: Uint8Array): Uint8Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
 }
 
 function answer(job: Job, m: FromOpenWorker): void {

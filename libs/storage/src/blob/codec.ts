@@ -32,7 +32,7 @@ export function sealDeltaChunk(dek: Dek, id: Buffer, plaintext: Buffer, baseId: 
 
 /**
  * Opens a sealed blob and checks that its plaintext hashes to its id. A delta
- * blob needs `base`, the (checked) plaintext of the base its index entry names.
+ * blob needs `base`, the plaintext of the base its index entry names (openDeltaBase).
  * `scratch`: decode into it when it is large enough (decodePayload's `into`);
  * the plaintext returned is then only valid until the scratch is reused.
  */
@@ -48,6 +48,25 @@ export function openChunk(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, r
   }
   if (!keyedId(idKey, plaintext).equals(id)) throw new BlobCorruptError(id.toString('hex'), packId, 'plaintext does not hash to the blob id');
   return plaintext;
+}
+
+/**
+ * The plaintext of a delta blob's base, for opening that delta only: decrypted
+ * (AES-GCM, the base's id in the AAD) and decompressed, but NOT hashed against
+ * its id. The delta's own id check covers it: the delta decodes to plaintext
+ * hashing to the delta's id only with the bytes of the base it was made
+ * against, and the base's plaintext is used for nothing else. Anything that
+ * returns or keeps the base itself opens it with openChunk.
+ */
+export function openDeltaBase(dek: Dek, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Buffer {
+  try {
+    return decodePayload(openBlob(dek, id, sealed), rawLength);
+  } catch (err) {
+    if (err instanceof IntegrityError || err instanceof PayloadEncodingError) {
+      throw new BlobCorruptError(id.toString('hex'), packId, `does not decrypt or decompress (${err.message})`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /** Id and sealed form of a blob in one step (trees and small objects). */
