@@ -348,11 +348,18 @@ export async function main(argv: string[]): Promise<number> {
       // The restore probe on a backup made of deltas: a second base backup after chat-like traffic.
       'delta-restore': { type: 'boolean', default: false },
       restores: { type: 'string', default: '1' },
+      // coordinator.json compressionLevel for pbk (zstd level of data blobs; default: the coordinator's).
+      'compression-level': { type: 'string' },
     },
   });
   const restores = Number(values.restores);
   if (!Number.isInteger(restores) || restores < 1 || restores > 50) {
     process.stderr.write('--restores takes an integer 1..50\n');
+    return 2;
+  }
+  const compressionLevel = values['compression-level'] !== undefined ? Number(values['compression-level']) : undefined;
+  if (compressionLevel !== undefined && (!Number.isInteger(compressionLevel) || compressionLevel === 0)) {
+    process.stderr.write('--compression-level takes a zstd level (-7..19, not 0)\n');
     return 2;
   }
   const baseOnly = values['base-only'];
@@ -388,6 +395,11 @@ export async function main(argv: string[]): Promise<number> {
     const data = join(work, 'coord');
     const init = await runToEnd(COORDINATOR_MAIN, ['init', '--data', data]);
     if (init.code !== 0) throw new Error(`coordinator init: ${init.stderr}`);
+    if (compressionLevel !== undefined) {
+      const configFile = join(data, 'coordinator.json');
+      writeFileSync(configFile, JSON.stringify({ ...(JSON.parse(await readFile(configFile, 'utf8')) as object), compressionLevel }), { mode: 0o600 });
+      dataset.compression_level = compressionLevel;
+    }
     coord = new LineProcess('coordinator', COORDINATOR_MAIN, ['serve', '--data', data, '--listen', '127.0.0.1:0', '--enroll-listen', '127.0.0.1:0', '--http', '127.0.0.1:0'], { logFile: join(work, 'coordinator.log'), nodeArgs });
     const ready = JSON.parse((await coord.waitFor((l) => l.text.includes('"event":"ready"'), { what: 'ready' })).text) as { grpc: string };
     const token = await runToEnd(COORDINATOR_MAIN, ['token', '--data', data, '--host', 'db-1']);
