@@ -21,7 +21,8 @@ export interface BeginBackupResponse {
    */
   'parent'?: (_pbk_v1_SnapshotInfo | null);
   /**
-   * zstd level the repository uses for new blobs.
+   * zstd level the repository uses for new blobs; negative = zstd's fast
+   * levels; 0 = the agent's default.
    */
   'compressionLevel'?: (number);
 }
@@ -43,7 +44,8 @@ export interface BeginBackupResponse__Output {
    */
   'parent': (_pbk_v1_SnapshotInfo__Output | null);
   /**
-   * zstd level the repository uses for new blobs.
+   * zstd level the repository uses for new blobs; negative = zstd's fast
+   * levels; 0 = the agent's default.
    */
   'compressionLevel': (number);
 }
