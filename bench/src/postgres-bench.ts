@@ -432,6 +432,16 @@ export async function main(argv: string[]): Promise<number> {
         }
       }
     };
+    /** Chat-like traffic, then pbk's second base backup: its time, bytes stored and uploaded. */
+    const chatThenSecondBackup = async (cluster: PgCluster): Promise<void> => {
+      dataset.chat_traffic = await chatTraffic(cluster, edits);
+      await cluster.query('CHECKPOINT');
+      const b2 = await timed(() => backupRetrying());
+      pbk.second_backup_s = secs(b2.ms);
+      pbk.second_backup_bytes = Number(b2.value.stats?.storedBytes ?? 0);
+      pbk.second_backup_uploaded_bytes = Number(b2.value.stats?.uploadedBytes ?? 0);
+      log(`  ${pbk.second_backup_s} s, ${pbk.second_backup_bytes} bytes stored, ${pbk.second_backup_uploaded_bytes} uploaded`);
+    };
 
     const wal = await connectAgentWal(ready.grpc, state);
     agentClient = wal.client;
@@ -495,13 +505,7 @@ export async function main(argv: string[]): Promise<number> {
     };
     if (deltaRestore) {
       log('probe: chat-like traffic, base backup 2 (deltas against the first)...');
-      dataset.chat_traffic = await chatTraffic(pg, edits);
-      await pg.query('CHECKPOINT');
-      const b2 = await timed(() => backupRetrying());
-      pbk.second_backup_s = secs(b2.ms);
-      pbk.second_backup_bytes = Number(b2.value.stats?.storedBytes ?? 0);
-      pbk.second_backup_uploaded_bytes = Number(b2.value.stats?.uploadedBytes ?? 0);
-      log(`  ${pbk.second_backup_s} s, ${pbk.second_backup_bytes} bytes stored, ${pbk.second_backup_uploaded_bytes} uploaded`);
+      await chatThenSecondBackup(pg);
       if (probeBr !== undefined && !('skipped' in probeBr)) {
         const b = probeBr;
         try {
@@ -554,13 +558,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!baseOnly) {
       log('pbk: chat-like traffic, base backup 2...');
-      dataset.chat_traffic = await chatTraffic(pg, edits);
-      await pg.query('CHECKPOINT');
-      const b2 = await timed(() => backupRetrying());
-      pbk.second_backup_s = secs(b2.ms);
-      pbk.second_backup_bytes = Number(b2.value.stats?.storedBytes ?? 0);
-      pbk.second_backup_uploaded_bytes = Number(b2.value.stats?.uploadedBytes ?? 0);
-      log(`  ${pbk.second_backup_s} s, ${pbk.second_backup_bytes} bytes stored, ${pbk.second_backup_uploaded_bytes} uploaded`);
+      await chatThenSecondBackup(pg);
       log('pbk: pgbench -T 30, base backup 3...');
       await runAsPg('pgbench', ['-T', '30', '-c', '2', '-j', '2', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', 'postgres']);
       const b3 = await timed(() => backupRetrying());
