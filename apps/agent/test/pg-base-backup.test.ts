@@ -6,7 +6,8 @@
 // failure; pg_basebackup is not left behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTree, openChunk, type SealedBlob } from '@pbk/storage';
-import { startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
+import { rm } from 'node:fs/promises';
+import { pgTempDir, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
 import type { ProduceContext } from '../src/backup/run.js';
 import { parseConfig, type PostgresSourceConfig } from '../src/config/config.js';
 import { AgentError, codeOf } from '../src/errors.js';
@@ -102,6 +103,50 @@ describe('produceBaseBackup', () => {
     expect(codeOf(err)).toBe('UNAVAILABLE');
     expect((err as Error).message).toContain('coordinator went away');
     expect(await walsendersLeft()).toBe(0);
+  });
+
+  it('streams a cluster with a tablespace over BASE_BACKUP: its files under pg_tblspc/<oid>, the map as a label', async () => {
+    const place = await pgTempDir('pbk-pg-tblspc-');
+    try {
+      await cluster.query(`CREATE TABLESPACE outside LOCATION '${place}'`);
+      await cluster.query('CREATE TABLE far TABLESPACE outside AS SELECT g AS id, repeat(md5(g::text), 20) AS v FROM generate_series(1, 30000) g');
+      const oid = (await cluster.query<{ oid: string }>("SELECT oid::text AS oid FROM pg_tablespace WHERE spcname = 'outside'"))[0]!.oid;
+      const farFile = (await cluster.query<{ p: string }>("SELECT pg_relation_filepath('far') AS p"))[0]!.p;
+      const cfg = parsePostgresForTest(cluster.port);
+      const mem = memorySink();
+      const ctx = context(mem.sink as ProduceContext['sink']);
+      const out = await produceBaseBackup(cfg, { clock: systemClock, walWaitMs: 0 }, ctx);
+      expect(out.labels.tablespace_map).toBe(`${oid} ${place}\n`);
+      expect(out.labels.backup_label).toContain(`START WAL LOCATION: ${out.labels.start_lsn}`);
+      expect(out.labels.stop_lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+      const open = (id: string, path: string) => {
+        const b = mem.blobs.get(id)!;
+        return decodeTree(openChunk(ctx.dek, ctx.idKey, b.id, b.sealed, b.rawLength), path);
+      };
+      // Walk to the table's file: pg_tblspc/<oid>/PG_15_.../<db>/<relfilenode>, a directory chain, no symlink.
+      let tree = open(out.tree, '/');
+      expect(tree.entries.map((e) => e.name)).toEqual(expect.arrayContaining(['backup_label', 'backup_manifest', 'base', 'global']));
+      const parts = farFile.split('/');
+      expect(parts[0]).toBe('pg_tblspc');
+      for (const [i, name] of parts.entries()) {
+        const e = tree.entries.find((x) => x.name === name);
+        expect(e, `${parts.slice(0, i + 1).join('/')} in the tree`).toBeDefined();
+        if (i === parts.length - 1) {
+          expect(e!.type).toBe('file');
+          expect(Number(e!.size)).toBeGreaterThan(1024 * 1024);
+        } else {
+          expect(e!.type).toBe('dir');
+          tree = open(e!.subtree!, name);
+        }
+      }
+      // The manifest (sent beside the archives) is a file of the tree and names the tablespace's files.
+      expect(out.files).toBeGreaterThan(100);
+      expect(await walsendersLeft()).toBe(0);
+    } finally {
+      await cluster.query('DROP TABLE IF EXISTS far');
+      await cluster.query('DROP TABLESPACE IF EXISTS outside');
+      await rm(place, { recursive: true, force: true });
+    }
   });
 
   it('says which program could not run when binDir is wrong', async () => {

@@ -8,19 +8,24 @@
  * has it, and the run waits (bounded) until the stream has made the WAL up
  * to the backup's end durable, so a committed base backup is restorable.
  *
- * The snapshot's time is when the backup became consistent (pg_basebackup
- * finished), since point-in-time recovery needs base.stop <= target.
+ * A cluster with tablespaces outside the data directory is streamed with
+ * BASE_BACKUP over a replication connection instead (base-backup-sources.ts):
+ * each tablespace's members go under pg_tblspc/<oid>/, so the tree restores
+ * as PostgreSQL's in-place tablespace layout, inside the target directory.
+ *
+ * The snapshot's time is when the backup became consistent (the stream
+ * ended), since point-in-time recovery needs base.stop <= target.
  */
-import { spawn } from 'node:child_process';
 import { SealAheadGauge, SealPool, storeStream, TreeBuilder, type EntryMeta, type StreamContext, type StreamPhases } from '@pbk/storage';
 import type { Produced, ProduceContext } from '../backup/run.js';
 import type { Clock } from '../clock.js';
 import type { PostgresSourceConfig } from '../config/postgres.js';
 import { AgentError, messageOf } from '../errors.js';
 import { parseBackupLabel, parseManifestWalRanges } from './backup-label.js';
-import { childEnv, classifyFailure, pgProgram, TailBuffer, withClient } from './connection.js';
+import { pgBasebackupSource, protocolSource, type SourceEnd } from './base-backup-sources.js';
+import { withClient } from './connection.js';
 import { hintAt, isRelationFile, previousRelationChunks, RELATION_CHUNK_BYTES } from './relation-chunks.js';
-import { readTarToEnd, TarFormatError } from './tar.js';
+import { readTarToEnd } from './tar.js';
 
 /** Small members whose text becomes labels as well as files. */
 const REMEMBERED = new Set(['backup_label', 'tablespace_map', 'backup_manifest']);
@@ -79,35 +84,22 @@ export async function serverFacts(cfg: PostgresSourceConfig): Promise<ServerFact
 
 export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBackupDeps, ctx: ProduceContext): Promise<Produced> {
   ctx.setPhase('connecting');
-  // Read while pg_basebackup starts; awaited by the first relation file. Never rejects.
+  // Read while the backup starts; awaited by the first relation file. Never rejects.
   const previous = previousRelationChunks(ctx);
   const facts = await serverFacts(cfg);
-  if (facts.tablespaces.length > 0) {
-    // `-D -` streams only the main data directory; each extra tablespace would be its own tar. Refuse rather than store an incomplete backup.
+  if (facts.tablespaces.length > 0 && facts.versionNum < 150000) {
     throw new AgentError(
       'FAILED_PRECONDITION',
-      `source ${cfg.name} has tablespaces outside the data directory (${facts.tablespaces.join(', ')}): base backups of such clusters are not supported by this agent version; move them into pg_default (ALTER TABLE ... SET TABLESPACE) or back up with pgBackRest meanwhile`,
+      `source ${cfg.name} has tablespaces outside the data directory (${facts.tablespaces.join(', ')}) on PostgreSQL ${facts.version}: the agent streams such clusters with PostgreSQL 15's BASE_BACKUP protocol only; upgrade, or move them into pg_default (ALTER TABLE ... SET TABLESPACE)`,
     );
   }
   const started = deps.clock.now();
   const label = `pbk-${new Date(started).toISOString()}`;
-  const env = await childEnv(cfg.connection);
-  const args = ['-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '-l', label, '--no-password', '-v'];
-  if (cfg.baseMaxRateBytes !== undefined) args.push(`--max-rate=${Math.max(32, Math.floor(cfg.baseMaxRateBytes / 1024))}k`);
-  ctx.log.info({ server: facts.version, sizeBytes: facts.sizeBytes, label }, 'base backup started');
+  ctx.log.info({ server: facts.version, sizeBytes: facts.sizeBytes, label, tablespaces: facts.tablespaces.length }, 'base backup started');
   ctx.setPhase('streaming');
-  const child = spawn(pgProgram(cfg, 'pg_basebackup'), args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stderr = new TailBuffer();
-  child.stderr.on('data', (b: Buffer) => stderr.push(b));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', (e) => reject(new AgentError('FAILED_PRECONDITION', `cannot run ${pgProgram(cfg, 'pg_basebackup')}: ${e.message}; check binDir`, { cause: e })));
-    child.on('close', (code) => resolve(code));
-  });
-  // Awaited below; until then a spawn failure must not count as an unhandled rejection.
-  exited.catch(() => undefined);
-  const onAbort = (): void => {
-    child.kill('SIGTERM');
-  };
+  // pg_basebackup -D - streams one tablespace only: clusters with more speak BASE_BACKUP themselves (base-backup-protocol.ts).
+  const source = facts.tablespaces.length > 0 ? await protocolSource(cfg, label) : await pgBasebackupSource(cfg, label);
+  const onAbort = (): void => source.stop();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
 
   const builder = new TreeBuilder({ mode: 0o700, uid: 0, gid: 0, mtimeNs: String(BigInt(started) * 1_000_000n) });
@@ -123,61 +115,83 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   const pending = new Set<Promise<void>>();
   let pendingBytes = 0;
   let memberFailure: { err: unknown } | undefined;
-  try {
-    for await (const { entry, content } of readTarToEnd(child.stdout)) {
-      const meta: EntryMeta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: String(BigInt(Math.round(entry.mtime * 1000)) * 1_000_000n) };
-      if (entry.name === '' || entry.name === '.') continue;
-      if (entry.type === 'dir') builder.addDir(entry.name, meta);
-      else if (entry.type === 'symlink') builder.addSymlink(entry.name, meta, entry.linkname);
-      else if (entry.type === 'file') {
-        if (memberFailure) throw memberFailure.err;
-        const keep = REMEMBERED.has(entry.name);
-        const kept: Buffer[] = [];
-        let readAll!: () => void;
-        const read = new Promise<void>((resolve) => (readAll = resolve));
-        const counted = (async function* () {
-          for await (const piece of content) {
-            bytesRead += piece.length;
-            ctx.setInput(bytesRead, facts.sizeBytes);
-            if (keep) kept.push(piece);
-            yield piece;
-          }
-          readAll();
-        })();
-        const name = entry.name;
-        const weight = Math.min(entry.size, 2 * CLAIM_BATCH_BYTES);
-        let stream: StreamContext = sctx;
-        if (isRelationFile(name)) {
-          // Fixed chunks line up with the previous backup's: each changed one is hinted with the chunk it replaces.
-          const before = (await previous).get(name);
-          // moveInput: nothing here keeps a relation file's pieces (only REMEMBERED members' are kept), so they travel to the seal workers without a copy.
-          stream = { ...sctx, fixedChunkBytes: RELATION_CHUNK_BYTES, moveInput: !keep, ...(before !== undefined ? { deltaHint: hintAt(before) } : {}) };
-        }
-        const job = storeStream(stream, counted).then((stored) => {
-          addPhases(waited, stored.phases);
-          if (stored.size >= PHASE_LOG_BYTES) ctx.log.debug({ member: name, bytes: stored.size, blobsNew: stored.blobsNew, ...roundPhases(stored.phases) }, 'base backup member stored');
-          builder.addFile(name, meta, stored);
-          if (keep) remembered.set(name, Buffer.concat(kept).toString('utf8'));
-        });
-        const tracked: Promise<void> = job.then(
-          () => {
-            pending.delete(tracked);
-            pendingBytes -= weight;
-          },
-          (err: unknown) => {
-            memberFailure ??= { err };
-            pending.delete(tracked);
-            pendingBytes -= weight;
-          },
-        );
-        pending.add(tracked);
-        pendingBytes += weight;
-        // The tar stream moves on once this member's bytes are read; its last batches finish meanwhile.
-        await Promise.race([read, job]);
-        while (pending.size >= MEMBERS_IN_FLIGHT || (pending.size > 1 && pendingBytes > PENDING_BYTES)) await Promise.race(pending);
-      } else {
-        throw new AgentError('FAILED_PRECONDITION', `pg_basebackup sent ${entry.name} as tar type ${JSON.stringify(entry.typeflag)}, which a data directory never holds; refusing an incomplete backup`);
+
+  /** Stores one file member; returns once its bytes are read (its last batches may still be in flight). */
+  const addFile = async (name: string, meta: EntryMeta, size: number, content: AsyncIterable<Buffer>): Promise<void> => {
+    if (memberFailure) throw memberFailure.err;
+    const keep = REMEMBERED.has(name);
+    const kept: Buffer[] = [];
+    let readAll!: () => void;
+    const read = new Promise<void>((resolve) => (readAll = resolve));
+    const counted = (async function* () {
+      for await (const piece of content) {
+        bytesRead += piece.length;
+        ctx.setInput(bytesRead, facts.sizeBytes);
+        if (keep) kept.push(piece);
+        yield piece;
       }
+      readAll();
+    })();
+    const weight = Math.min(size, 2 * CLAIM_BATCH_BYTES);
+    let stream: StreamContext = sctx;
+    if (isRelationFile(name)) {
+      // Fixed chunks line up with the previous backup's: each changed one is hinted with the chunk it replaces.
+      const before = (await previous).get(name);
+      // moveInput: nothing here keeps a relation file's pieces (only REMEMBERED members' are kept), so they travel to the seal workers without a copy.
+      stream = { ...sctx, fixedChunkBytes: RELATION_CHUNK_BYTES, moveInput: !keep, ...(before !== undefined ? { deltaHint: hintAt(before) } : {}) };
+    }
+    const job = storeStream(stream, counted).then((stored) => {
+      addPhases(waited, stored.phases);
+      if (stored.size >= PHASE_LOG_BYTES) ctx.log.debug({ member: name, bytes: stored.size, blobsNew: stored.blobsNew, ...roundPhases(stored.phases) }, 'base backup member stored');
+      builder.addFile(name, meta, stored);
+      if (keep) remembered.set(name, Buffer.concat(kept).toString('utf8'));
+    });
+    const tracked: Promise<void> = job.then(
+      () => {
+        pending.delete(tracked);
+        pendingBytes -= weight;
+      },
+      (err: unknown) => {
+        memberFailure ??= { err };
+        pending.delete(tracked);
+        pendingBytes -= weight;
+      },
+    );
+    pending.add(tracked);
+    pendingBytes += weight;
+    // The tar stream moves on once this member's bytes are read; its last batches finish meanwhile.
+    await Promise.race([read, job]);
+    while (pending.size >= MEMBERS_IN_FLIGHT || (pending.size > 1 && pendingBytes > PENDING_BYTES)) await Promise.race(pending);
+  };
+
+  let finished: SourceEnd;
+  try {
+    for await (const archive of source.archives()) {
+      for await (const { entry, content } of readTarToEnd(archive.data)) {
+        if (entry.name === '' || entry.name === '.') continue;
+        const name = archive.prefix + entry.name;
+        if (archive.skip(entry.name)) continue;
+        const meta: EntryMeta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: String(BigInt(Math.round(entry.mtime * 1000)) * 1_000_000n) };
+        if (archive.prefix !== '' && !archive.rootAdded) {
+          // A tablespace's archive holds what is under its directory: that directory becomes pg_tblspc/<oid> (PostgreSQL's in-place layout).
+          builder.addDir(archive.prefix.slice(0, -1), { ...meta, mode: 0o700 });
+          archive.rootAdded = true;
+        }
+        if (entry.type === 'dir') builder.addDir(name, meta);
+        else if (entry.type === 'symlink') builder.addSymlink(name, meta, entry.linkname);
+        else if (entry.type === 'file') await addFile(name, meta, entry.size, content);
+        else {
+          throw new AgentError('FAILED_PRECONDITION', `the base backup sent ${name} as tar type ${JSON.stringify(entry.typeflag)}, which a data directory never holds; refusing an incomplete backup`);
+        }
+      }
+    }
+    finished = await source.finish();
+    if (finished.manifest !== undefined) {
+      // Sent beside the archives, not in them: it becomes the file pg_basebackup -D - would have put in the tar.
+      const text = finished.manifest;
+      await addFile('backup_manifest', { mode: 0o600, uid: 0, gid: 0, mtimeNs: String(BigInt(deps.clock.now()) * 1_000_000n) }, text.length, (async function* () {
+        yield text;
+      })());
     }
     await Promise.all(pending);
     if (memberFailure) throw memberFailure.err;
@@ -185,36 +199,24 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
     // Nothing of this backup may still run once it fails: the members in flight settle first (each releases its claims).
     await Promise.allSettled(pending);
     if (ctx.signal.aborted) {
-      child.kill('SIGTERM');
+      source.stop();
       throw ctx.signal.reason ?? err;
     }
-    if (err instanceof TarFormatError) {
-      // The stream broke off: that is pg_basebackup's failure, and its stderr says why (server stopped, auth); the tar reader only saw the end.
-      const code = await exited; // a program that could not even start says so here
-      const why = stderr.toString();
-      if (why.trim() !== '') throw classifyFailure('pg_basebackup', code, why, cfg.connection, cfg.name);
-      throw err;
-    }
-    // Our side failed (the coordinator went away, a bad member): stop pg_basebackup and keep our error, so the run resumes or aborts by its code.
-    child.kill('SIGTERM');
-    await exited.catch(() => null);
-    throw err;
+    throw await source.failed(err);
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
     await pool.close();
   }
-  const code = await exited;
-  if (code !== 0) throw classifyFailure('pg_basebackup', code, stderr.toString() || `exit ${code}`, cfg.connection, cfg.name);
   const stopped = deps.clock.now();
 
   const labelText = remembered.get('backup_label');
   const manifestText = remembered.get('backup_manifest');
-  if (labelText === undefined) throw new AgentError('CORRUPT', 'pg_basebackup finished without a backup_label member: refusing a backup that cannot be recovered');
+  if (labelText === undefined) throw new AgentError('CORRUPT', 'the base backup finished without a backup_label member: refusing a backup that cannot be recovered');
   const bl = parseBackupLabel(labelText);
   const ranges = manifestText !== undefined ? parseManifestWalRanges(manifestText) : [];
   const last = ranges[ranges.length - 1];
-  const stopLsn = last?.endLsn ?? /write-ahead log end point: ([0-9A-F]+\/[0-9A-F]+)/.exec(stderr.toString())?.[1];
-  if (stopLsn === undefined) throw new AgentError('CORRUPT', 'pg_basebackup reported no end LSN (no backup_manifest, no verbose end point)');
+  const stopLsn = last?.endLsn ?? finished.stopLsn;
+  if (stopLsn === undefined) throw new AgentError('CORRUPT', 'the base backup reported no end LSN (no backup_manifest, no end point)');
 
   let walDurable = 'off';
   const walWaitStarted = deps.clock.now();
@@ -254,7 +256,8 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
     wal_wait_ms: String(walWaitMs),
     backup_label: labelText.slice(0, LABEL_TEXT_MAX),
   };
-  const tsMap = remembered.get('tablespace_map');
+  // Where each tablespace lived on the server ("oid path" lines, PostgreSQL's tablespace_map format); the tree holds it under pg_tblspc/<oid>.
+  const tsMap = finished.tablespaceMap ?? remembered.get('tablespace_map');
   if (tsMap !== undefined && tsMap.trim() !== '') labels.tablespace_map = tsMap.slice(0, LABEL_TEXT_MAX);
   return {
     tree: saved.root,

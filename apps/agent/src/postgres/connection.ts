@@ -25,7 +25,7 @@ export class PostgresError extends AgentError {
 }
 
 const AUTH_RE = /password authentication failed|no password supplied|authentication failed|fe_sendauth|SASL authentication|28P01/i;
-const GONE_RE = /server closed the connection unexpectedly|terminating connection due to administrator command|the database system is shutting down|could not connect to server|Connection refused|connection to server .* failed|could not receive data|57P01|ECONNREFUSED|ECONNRESET|the database system is starting up/i;
+const GONE_RE = /server closed the connection unexpectedly|terminating connection due to administrator command|the database system is shutting down|could not connect to server|Connection refused|connection to server .* failed|could not receive data|57P01|ECONNREFUSED|ECONNRESET|the database system is starting up|Connection terminated unexpectedly/i;
 
 /** Turns a program's failure (or a `pg` error) into a typed error with what an operator should do. */
 export function classifyFailure(program: string, exitCode: number | null, detail: string, conn: PostgresConnection, source: string): PostgresError {
@@ -60,11 +60,12 @@ export async function childEnv(conn: PostgresConnection, database?: string): Pro
   return env;
 }
 
-/** A connected `pg` client for the source's database (or another); the caller ends it. */
-export async function connect(cfg: PostgresSourceConfig, database?: string): Promise<pg.Client> {
+/** A connected `pg` client for the source's database (or another), or a physical replication connection; the caller ends it. */
+export async function connect(cfg: PostgresSourceConfig, database?: string, options: { replication?: boolean } = {}): Promise<pg.Client> {
   const c = cfg.connection;
   const password = await readSecret(c.password, 'postgres password');
-  const client = new pg.Client({
+  // `replication` is a startup parameter pg passes through (its types do not list it).
+  const config: pg.ClientConfig & { replication?: string } = {
     host: c.host,
     port: c.port,
     user: c.user,
@@ -73,7 +74,9 @@ export async function connect(cfg: PostgresSourceConfig, database?: string): Pro
     ...(c.sslmode === 'require' || c.sslmode?.startsWith('verify') ? { ssl: { rejectUnauthorized: c.sslmode !== 'require' } } : {}),
     application_name: 'pbk-agent',
     connectionTimeoutMillis: 10_000,
-  });
+    ...(options.replication === true ? { replication: 'true' } : {}),
+  };
+  const client = new pg.Client(config);
   client.on('error', () => undefined); // a server going away mid-session surfaces on the next query
   try {
     await client.connect();

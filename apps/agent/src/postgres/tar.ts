@@ -10,7 +10,6 @@
  * 8 GiB). A damaged header (bad checksum) or a stream that ends inside a
  * member is an error, never a silently short backup.
  */
-import type { Readable } from 'node:stream';
 import { AgentError } from '../errors.js';
 
 const BLOCK = 512;
@@ -269,13 +268,13 @@ export async function* readTar(input: AsyncIterable<Uint8Array>): AsyncGenerator
 }
 
 /**
- * readTar over a child process's stdout, read to its end: pg_basebackup
+ * readTar over a child process's stdout (or any stream), read to its end: pg_basebackup
  * writes the second end-of-archive block after the first, and closing the
  * pipe under it then kills it with SIGPIPE, failing a backup that was
  * complete. The stream is destroyed only when the caller stops early or the
  * archive is damaged (the caller stops the writer then).
  */
-export async function* readTarToEnd(input: Readable): AsyncGenerator<{ entry: TarEntry; content: AsyncIterable<Buffer> }> {
+export async function* readTarToEnd(input: AsyncIterable<Uint8Array>): AsyncGenerator<{ entry: TarEntry; content: AsyncIterable<Buffer> }> {
   const it: AsyncIterator<Uint8Array> = input[Symbol.asyncIterator]();
   // readTar returns its input when done: this view keeps that from destroying the stream.
   const view: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => it.next() }) };
