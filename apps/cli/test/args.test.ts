@@ -120,3 +120,15 @@ describe('run(): usage errors exit 2 without touching credentials or the network
     expect(io.stderrText()).toMatch(/"bad address" is not HOST:PORT/);
   });
 });
+
+describe('restore postgres --tablespace-map', () => {
+  it('takes NAME=DIR pairs, comma-separated, and refuses anything else', async () => {
+    const { parseTablespaceMap } = await import('../src/commands/restore-postgres.js');
+    expect(parseTablespaceMap(undefined)).toEqual({});
+    expect(parseTablespaceMap('fast=/srv/ssd/fast,16390=/srv/b')).toEqual({ fast: '/srv/ssd/fast', 16390: '/srv/b' });
+    expect(() => parseTablespaceMap('fast=rel/dir')).toThrow(UsageError);
+    expect(() => parseTablespaceMap('=/x')).toThrow(/NAME=DIR pairs/);
+    expect(() => parseTablespaceMap('/x')).toThrow(/NAME=DIR pairs/);
+    expect(() => parseTablespaceMap('a=/x,a=/y')).toThrow(/names a twice/);
+  });
+});

@@ -65,7 +65,8 @@ export interface ServerFacts {
   version: string;
   systemIdentifier: string;
   inRecovery: boolean;
-  tablespaces: string[];
+  /** Tablespaces besides pg_default and pg_global. */
+  tablespaces: { oid: string; name: string }[];
   sizeBytes: number;
 }
 
@@ -76,9 +77,9 @@ export async function serverFacts(cfg: PostgresSourceConfig): Promise<ServerFact
               (SELECT system_identifier::text FROM pg_control_system()) AS sysid, pg_is_in_recovery() AS rec,
               (SELECT sum(pg_database_size(oid))::text FROM pg_database) AS size`,
     );
-    const ts = await c.query<{ spcname: string }>(`SELECT spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY 1`);
+    const ts = await c.query<{ oid: string; spcname: string }>(`SELECT oid::text AS oid, spcname FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY oid`);
     const row = r.rows[0]!;
-    return { version: row.v, versionNum: Number(row.vn), systemIdentifier: row.sysid, inRecovery: row.rec, tablespaces: ts.rows.map((t) => t.spcname), sizeBytes: Number(row.size) };
+    return { version: row.v, versionNum: Number(row.vn), systemIdentifier: row.sysid, inRecovery: row.rec, tablespaces: ts.rows.map((t) => ({ oid: t.oid, name: t.spcname })), sizeBytes: Number(row.size) };
   });
 }
 
@@ -90,7 +91,7 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   if (facts.tablespaces.length > 0 && facts.versionNum < 150000) {
     throw new AgentError(
       'FAILED_PRECONDITION',
-      `source ${cfg.name} has tablespaces outside the data directory (${facts.tablespaces.join(', ')}) on PostgreSQL ${facts.version}: the agent streams such clusters with PostgreSQL 15's BASE_BACKUP protocol only; upgrade, or move them into pg_default (ALTER TABLE ... SET TABLESPACE)`,
+      `source ${cfg.name} has tablespaces outside the data directory (${facts.tablespaces.map((t) => t.name).join(', ')}) on PostgreSQL ${facts.version}: the agent streams such clusters with PostgreSQL 15's BASE_BACKUP protocol only; upgrade, or move them into pg_default (ALTER TABLE ... SET TABLESPACE)`,
     );
   }
   const started = deps.clock.now();
@@ -259,6 +260,8 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   // Where each tablespace lived on the server ("oid path" lines, PostgreSQL's tablespace_map format); the tree holds it under pg_tblspc/<oid>.
   const tsMap = finished.tablespaceMap ?? remembered.get('tablespace_map');
   if (tsMap !== undefined && tsMap.trim() !== '') labels.tablespace_map = tsMap.slice(0, LABEL_TEXT_MAX);
+  // Names, for restores that map tablespaces by name ("oid name" lines).
+  if (facts.tablespaces.length > 0) labels.tablespace_names = facts.tablespaces.map((t) => `${t.oid} ${t.name}\n`).join('').slice(0, LABEL_TEXT_MAX);
   return {
     tree: saved.root,
     timeUnixMs: stopped,

@@ -26,6 +26,7 @@ import type { Logger } from '../logger.js';
 import { runRestore, type RestoreDeps, type RestoreRun } from '../restore/restore.js';
 import { runProgram, TailBuffer } from './connection.js';
 import { chownTree, osUserIds, spawnAs, unreachableAncestor } from './os-user.js';
+import { backedUpTablespaces, checkPlacesFree, moveTablespaces, placeTablespaces } from './tablespaces.js';
 
 export interface PitrTools {
   binDir: string;
@@ -127,6 +128,16 @@ function toIso(pgTime: string): string {
   return Number.isNaN(t) ? pgTime.trim() : new Date(t).toISOString();
 }
 
+/** The error for a directory PostgreSQL's OS user could not reach (see unreachableAncestor). */
+function unreachable(blocked: { dir: string; mode: number; uid: number }, path: string, osUser: string): AgentError {
+  return new AgentError(
+    'FAILED_PRECONDITION',
+    blocked.uid === -1
+      ? `the parent directory ${blocked.dir} of ${path} does not exist: create it so that PostgreSQL (OS user ${osUser}) can traverse it`
+      : `PostgreSQL (OS user ${osUser}) could not reach ${path}: ${blocked.dir} is mode ${blocked.mode.toString(8).padStart(4, '0')} owned by uid ${blocked.uid}; restore under a directory that user can traverse (e.g. /var/lib/postgresql) or allow it (chmod o+x ${blocked.dir})`,
+  );
+}
+
 export async function runPitrRestore(deps: RestoreDeps & { log: Logger }, tools: PitrTools, cmd: v1.RestoreCommand__Output, run: RestoreRun): Promise<v1.RestoreSummary> {
   const o = cmd.postgres;
   const snap = cmd.snapshot;
@@ -140,14 +151,14 @@ export async function runPitrRestore(deps: RestoreDeps & { log: Logger }, tools:
   const log = deps.log.child({ target, snapshot: snap.id.toString('hex') });
   const ids = await osUserIds(tools.osUser);
   const blocked = await unreachableAncestor(target, ids);
-  if (blocked) {
-    throw new AgentError(
-      'FAILED_PRECONDITION',
-      blocked.uid === -1
-        ? `the parent directory ${blocked.dir} of ${target} does not exist: create it so that PostgreSQL (OS user ${tools.osUser}) can traverse it`
-        : `PostgreSQL (OS user ${tools.osUser}) could not reach ${target}: ${blocked.dir} is mode ${blocked.mode.toString(8).padStart(4, '0')} owned by uid ${blocked.uid}; restore under a directory that user can traverse (e.g. /var/lib/postgresql) or allow it (chmod o+x ${blocked.dir})`,
-    );
+  if (blocked) throw unreachable(blocked, target, tools.osUser);
+  // Tablespaces outside the data directory: where each goes is settled, and checked free, before anything is written.
+  const tablespaces = placeTablespaces(backedUpTablespaces(snap.labels), o.tablespaceMap ?? {}, o.tablespaceMapAll ?? '', target);
+  for (const t of tablespaces) {
+    const b = await unreachableAncestor(t.to, ids);
+    if (b) throw unreachable(b, t.to, tools.osUser);
   }
+  await checkPlacesFree(tablespaces);
 
   // Recovery starts at the backup's first segment: fetch it while the tree is restored (and again before the
   // server starts, for what a long tree restore outlived: held segments expire unasked after a minute).
@@ -185,6 +196,7 @@ export async function runPitrRestore(deps: RestoreDeps & { log: Logger }, tools:
   const auto = join(target, 'postgresql.auto.conf');
   await appendFile(auto, `\n# pbk restore of snapshot ${snap.id.toString('hex')} (${new Date(started).toISOString()})\n${Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
   await writeFile(join(target, 'recovery.signal'), '');
+  await moveTablespaces(target, tablespaces, ids);
   await chownTree(target, ids.uid, ids.gid);
   await chmod(target, 0o700);
   log.info({ settings: Object.keys(settings), start: o.start }, 'recovery configured');
@@ -198,6 +210,7 @@ export async function runPitrRestore(deps: RestoreDeps & { log: Logger }, tools:
     // The tree restore alone (download, decrypt, write), apart from WAL replay.
     tree_restore_ms: String(tree.durationMs),
   };
+  if (tablespaces.length > 0) facts.tablespaces = tablespaces.map((t) => `${t.name}=${t.to}`).join(', ');
   if (!o.start) {
     return { ...tree, targetDir: target, durationMs: tools.clock.now() - started, facts };
   }

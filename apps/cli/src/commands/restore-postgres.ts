@@ -20,7 +20,10 @@ export const restorePostgresCommand: Command = {
     'or --latest (replay every WAL file the archive has). With --start the agent starts the\n' +
     'server on 127.0.0.1 (--port, or a free one), waits until it has promoted, runs pg_amcheck\n' +
     'and reports the restored-to time; otherwise DIR is left ready to start with pg_ctl.\n' +
-    '--at picks an older base backup (the newest at or before TIME) as the starting point.',
+    '--at picks an older base backup (the newest at or before TIME) as the starting point.\n' +
+    'Tablespaces outside the data directory go back where they were (which must be missing or\n' +
+    'empty) unless --tablespace-map NAME=DIR[,NAME=DIR...] or --tablespace-map-all DIR (each\n' +
+    'under DIR/NAME) says otherwise; pg_tblspc/OID in DIR links to them.',
   role: 'operator',
   options: {
     host: { type: 'string', value: 'HOST', description: 'host the source belongs to', required: true },
@@ -37,11 +40,14 @@ export const restorePostgresCommand: Command = {
     port: { type: 'string', value: 'PORT', description: 'port for --start (default: a free one)' },
     at: { type: 'string', value: 'TIME', description: 'start from the newest base backup at or before TIME (default: the newest that reaches the target)' },
     'target-host': { type: 'string', value: 'H2', description: 'restore through the agent of another host (default: HOST)' },
+    'tablespace-map': { type: 'string', value: 'NAME=DIR,...', description: 'put these tablespaces (by name or OID) in these absolute directories' },
+    'tablespace-map-all': { type: 'string', value: 'DIR', description: 'put every other tablespace in DIR/NAME' },
   },
   examples: [
     "pbk restore postgres --host db-1 --source main --time '2024-05-01T10:00:00Z' --to /srv/pg-restore --start",
     'pbk restore postgres --host db-1 --source main --latest --to /var/lib/postgresql/15/restore',
     'pbk restore postgres --host db-1 --source main --lsn 0/3000148 --to /tmp/pg --start --json',
+    'pbk restore postgres --host db-1 --source main --latest --to /srv/pg/data --tablespace-map fast=/srv/ssd/fast',
   ],
   async run(ctx, values) {
     const host = requiredString(values, 'host');
@@ -62,6 +68,9 @@ export const restorePostgresCommand: Command = {
     const port = intValue(values, 'port', { min: 1, max: 65535 });
     if (port !== undefined && !start) throw new UsageError('--port only applies with --start');
     const at = timeValue(values, 'at', ctx.now());
+    const tablespaceMap = parseTablespaceMap(stringValue(values, 'tablespace-map'));
+    const tablespaceMapAll = stringValue(values, 'tablespace-map-all') ?? '';
+    if (tablespaceMapAll !== '' && !posix.isAbsolute(tablespaceMapAll)) throw new UsageError(`--tablespace-map-all must be an absolute directory, not ${JSON.stringify(tablespaceMapAll)}`);
     const target = time !== undefined ? { timeUnixMs: String(time) } : lsn !== undefined ? { lsn } : xid !== undefined ? { xid } : point !== undefined ? { name: point } : {};
     const operator = await ctx.operator();
     const stream = operator.restore({
@@ -69,7 +78,7 @@ export const restorePostgresCommand: Command = {
       atUnixMs: String(at ?? 0),
       snapshotId: Buffer.alloc(0),
       targetHost: stringValue(values, 'target-host') ?? '',
-      postgres: { targetDir: to, force: flagValue(values, 'force'), ...target, start, port: port ?? 0, exclusive: flagValue(values, 'exclusive') },
+      postgres: { targetDir: to, force: flagValue(values, 'force'), ...target, start, port: port ?? 0, exclusive: flagValue(values, 'exclusive'), tablespaceMap, tablespaceMapAll },
     });
     const { jobId, accepted, final } = await followJob(stream, ctx.out.progress());
     const done = final?.done;
@@ -81,6 +90,7 @@ export const restorePostgresCommand: Command = {
       const lines = [
         `restored base backup ${shortId(snap?.id)} (${formatTime(snap?.timeUnixMs ?? 0)}) of ${host}/${name}: ${formatBytes(done.bytes)} to ${where} in ${formatDuration(done.durationMs)}`,
       ];
+      if (facts.tablespaces) lines.push(`tablespaces: ${facts.tablespaces}`);
       if (facts.promoted === 'true') {
         lines.push(`server promoted on 127.0.0.1:${facts.port} (timeline ${facts.timeline ?? '?'}), restored to ${facts.restored_to ?? 'unknown time'}${facts.restored_to_lsn ? ` (LSN ${facts.restored_to_lsn})` : ''}; pg_amcheck: ${facts.amcheck ?? 'not run'}`);
       } else {
@@ -90,3 +100,18 @@ export const restorePostgresCommand: Command = {
     });
   },
 };
+
+/** `NAME=DIR[,NAME=DIR...]` of --tablespace-map. */
+export function parseTablespaceMap(text: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (text === undefined) return out;
+  for (const item of text.split(',')) {
+    const eq = item.indexOf('=');
+    const name = eq > 0 ? item.slice(0, eq) : '';
+    const dir = item.slice(eq + 1);
+    if (name === '' || !posix.isAbsolute(dir)) throw new UsageError(`--tablespace-map takes NAME=DIR pairs (DIR absolute), comma-separated; ${JSON.stringify(item)} is not one`);
+    if (name in out) throw new UsageError(`--tablespace-map names ${name} twice`);
+    out[name] = dir;
+  }
+  return out;
+}

@@ -37,6 +37,16 @@ export interface PostgresRestoreOptions {
    */
   'exclusive'?: (boolean);
   /**
+   * Where tablespaces outside the data directory go, by tablespace name or
+   * OID: an absolute directory on the target host, missing or empty. A
+   * tablespace not named here goes under tablespace_map_all/<name> when that
+   * is set, else back to where it was when backed up (which must be missing
+   * or empty: the source cluster may still use it). pg_tblspc/<oid> in the
+   * new data directory links to it.
+   */
+  'tablespaceMap'?: ({[key: string]: string});
+  'tablespaceMapAll'?: (string);
+  /**
    * The recovery target. Unset means latest: replay every WAL file the
    * archive has (recovery_target unset, ends at the end of the archive).
    */
@@ -77,6 +87,16 @@ export interface PostgresRestoreOptions__Output {
    * inclusive, as PostgreSQL's own default.
    */
   'exclusive': (boolean);
+  /**
+   * Where tablespaces outside the data directory go, by tablespace name or
+   * OID: an absolute directory on the target host, missing or empty. A
+   * tablespace not named here goes under tablespace_map_all/<name> when that
+   * is set, else back to where it was when backed up (which must be missing
+   * or empty: the source cluster may still use it). pg_tblspc/<oid> in the
+   * new data directory links to it.
+   */
+  'tablespaceMap': ({[key: string]: string});
+  'tablespaceMapAll': (string);
   /**
    * The recovery target. Unset means latest: replay every WAL file the
    * archive has (recovery_target unset, ends at the end of the archive).
