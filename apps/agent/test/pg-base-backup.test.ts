@@ -139,8 +139,12 @@ describe('produceBaseBackup', () => {
           tree = open(e!.subtree!, name);
         }
       }
-      // The manifest (sent beside the archives) is a file of the tree and names the tablespace's files.
       expect(out.files).toBeGreaterThan(100);
+      expect(await walsendersLeft()).toBe(0);
+      // Our side failing mid-stream keeps its code and closes the replication connection (no walsender left behind).
+      const err = await produceBaseBackup(cfg, { clock: systemClock, walWaitMs: 0 }, context(memorySink(3).sink as ProduceContext['sink'])).catch((e: unknown) => e);
+      expect(codeOf(err)).toBe('UNAVAILABLE');
+      expect((err as Error).message).toContain('coordinator went away');
       expect(await walsendersLeft()).toBe(0);
     } finally {
       await cluster.query('DROP TABLE IF EXISTS far');

@@ -61,6 +61,16 @@ describe('postgres: a cluster with a tablespace outside the data directory', () 
     osUser: postgres
     baseSchedule: null
     logicalSchedule: null
+  - name: slow
+    kind: postgres
+    host: 127.0.0.1
+    port: ${pg.port}
+    user: postgres
+    osUser: postgres
+    baseSchedule: null
+    logicalSchedule: null
+    baseMaxRateBytes: 1048576
+    wal: { enabled: false }
 `);
   });
 
@@ -126,5 +136,24 @@ describe('postgres: a cluster with a tablespace outside the data directory', () 
     await query(port, 'CHECKPOINT');
     expect(await listing(place)).toEqual(before);
     expect((await pg.query<{ n: string }>('SELECT count(*)::text AS n FROM far WHERE id = 99999'))[0]!.n).toBe('0');
+  });
+
+  it('the database stopping mid BASE_BACKUP fails the job clearly; nothing is committed; the repository verifies clean', async () => {
+    const before = sys.agent!.lines.length;
+    const running = sys.backup('slow');
+    running.catch(() => undefined);
+    await sys.agent!.waitFor((l) => l.includes('base backup started') && l.includes('slow') && sys.agent!.lines.indexOf(l) >= before, 30_000);
+    // 1 MiB/s against ~30 MB: well inside the stream.
+    await new Promise((r) => setTimeout(r, 2000));
+    await runAsPg('pg_ctl', ['-D', pg.dataDir, '-m', 'immediate', '-w', 'stop']);
+    try {
+      await expect(running).rejects.toMatchObject({ details: expect.stringMatching(/BASE_BACKUP: the PostgreSQL server at postgres@127\.0\.0\.1:\d+ stopped, restarted or is unreachable \(source slow\).*Nothing was committed/) });
+    } finally {
+      await pg.start();
+    }
+    expect(await sys.snapshots('slow')).toEqual([]);
+    const report = await sys.verify();
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
   });
 });
