@@ -16,14 +16,14 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_LOCAL_SOCKET } from './local-api/raw.js';
 import { WAL_FETCH_USAGE_EXIT as USAGE_EXIT, walFetchExitCode } from './local-api/wal-fetch.js';
 
-const USAGE = 'usage: wal-fetch.js --source HOST/NAME [--socket PATH] WAL_NAME TARGET_PATH\n';
+const USAGE = 'usage: wal-fetch.js --source HOST/NAME [--socket PATH] [--spool DIR] WAL_NAME TARGET_PATH\n';
 
 export async function walFetchMain(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, stderr: (t: string) => void): Promise<number> {
   const flags: Record<string, string> = {};
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const m = /^--(socket|source)(?:=(.*))?$/.exec(a);
+    const m = /^--(socket|source|spool)(?:=(.*))?$/.exec(a);
     if (m) {
       const value = m[2] ?? argv[++i];
       if (value === undefined) {
@@ -45,6 +45,7 @@ export async function walFetchMain(argv: readonly string[], env: Readonly<Record
     source: flags.source,
     file: positionals[0]!,
     target: positionals[1]!,
+    ...(flags.spool !== undefined ? { spool: flags.spool } : {}),
     stderr,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   });

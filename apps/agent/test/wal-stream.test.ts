@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pgOsIds, pgTempDir, run, stopAllPgClusters } from '@pbk/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -275,6 +275,25 @@ describe('wal-push and wal-fetch through the local socket', () => {
     expect(dead.stderr).toMatch(/cannot reach the agent daemon/);
     expect(existsSync(join(sockDir, 'x'))).toBe(false);
   }, 30_000);
+
+  it.each(fetchers)('%s --spool: a spooled segment is renamed into place without asking the daemon; an empty spool falls back to it', async (_name, prog) => {
+    const spool = join(sockDir, `spool-${prog.length}-${prog[1]!.length}`);
+    await mkdir(spool, { mode: 0o700 });
+    const { uid, gid } = await pgOsIds();
+    await chown(spool, uid, gid);
+    await writeFile(join(spool, sealed), 'spooled bytes', { mode: 0o600 });
+    await chown(join(spool, sealed), uid, gid);
+    const out = join(sockDir, `RECOVERYXLOG-spool-${prog.length}-${prog[1]!.length}`);
+    // A dead socket: only the spool can answer.
+    const hit = await run('runuser', ['-u', 'postgres', '--', ...prog, '--socket', join(sockDir, 'no-such.sock'), '--source', 'db-1/main', '--spool', spool, sealed, out], { allowFailure: true });
+    expect(hit.code, hit.stderr).toBe(0);
+    expect(await readFile(out, 'utf8')).toBe('spooled bytes');
+    expect(existsSync(join(spool, sealed))).toBe(false);
+    // Not spooled: the daemon answers as without --spool.
+    const miss = await run('runuser', ['-u', 'postgres', '--', ...prog, '--socket', sock, '--source', 'db-1/main', '--spool', spool, sealed, out], { allowFailure: true });
+    expect(miss.code, miss.stderr).toBe(0);
+    expect((await readFile(out)).equals(await readFile(join(env.pg.dataDir, 'pg_wal', sealed)))).toBe(true);
+  });
 
   it('wal-fetch of another host\'s WAL without a restore grant fails with a clear error, not "missing"', async () => {
     const r = await runTo(AGENT, ['wal-fetch', '--socket', sock, '--source', 'web-9/main', sealed, join(env.base, 'x')]);

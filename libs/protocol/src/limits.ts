@@ -115,9 +115,20 @@ export const SERVER_KEEPALIVE = {
 /** Reconnect backoff for agents and the CLI: quick first retry, capped so a returning coordinator is found within 30 s. */
 export const RECONNECT_BACKOFF = { initialMs: 1 * SECOND, maxMs: 30 * SECOND } as const;
 
+/**
+ * HTTP/2 receive window (per stream and per connection) a client grants the
+ * coordinator: the download side of SERVER_RECEIVE_WINDOW_BYTES. At the
+ * default 64 KiB a 16 MiB WAL segment (GetWal) or a restore batch
+ * (DownloadBlobs) waited for the agent's event loop to hand out more window
+ * 256 times; with that loop busy writing a restore, one segment took
+ * 0.5-1 s while both daemons were mostly idle.
+ */
+export const CLIENT_RECEIVE_WINDOW_BYTES = 8 * MiB;
+
 /** grpc-js options for every pbk client channel. */
 export function clientChannelOptions(): ChannelOptions {
   return {
+    'grpc-node.flow_control_window': CLIENT_RECEIVE_WINDOW_BYTES,
     'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
     'grpc.max_send_message_length': MAX_SEND_MESSAGE_BYTES,
     'grpc.keepalive_time_ms': CLIENT_KEEPALIVE.timeMs,

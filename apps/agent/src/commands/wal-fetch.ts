@@ -13,10 +13,11 @@ import type { AgentCommand } from './command.js';
 export const walFetchCommand: AgentCommand = {
   name: 'wal-fetch',
   summary: "fetch one WAL file through the running agent (PostgreSQL's restore_command: pbk-agent wal-fetch --source HOST/NAME %f %p)",
-  usage: 'pbk-agent wal-fetch --source HOST/NAME [--socket PATH] WAL_NAME TARGET_PATH',
+  usage: 'pbk-agent wal-fetch --source HOST/NAME [--socket PATH] [--spool DIR] WAL_NAME TARGET_PATH',
   flags: {
     source: { type: 'string', value: 'HOST/NAME', description: 'whose WAL: the host and PostgreSQL source name of the backup', required: true },
     socket: { type: 'string', value: 'PATH', description: `the agent's localSocket (default ${DEFAULT_LOCAL_SOCKET})` },
+    spool: { type: 'string', value: 'DIR', description: 'a restore\'s WAL spool: a segment the agent put there is renamed into place' },
   },
   positionals: ['file', 'path'],
   usageExitCode: WAL_FETCH_USAGE_EXIT,
@@ -26,6 +27,7 @@ export const walFetchCommand: AgentCommand = {
       source: String(flags.source),
       file: String(flags.file),
       target: String(flags.path),
+      ...(typeof flags.spool === 'string' ? { spool: flags.spool } : {}),
       stderr: (t) => io.stderr(t),
       sleep: (ms) => sleep(io.clock, ms),
     });

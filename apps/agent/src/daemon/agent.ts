@@ -70,6 +70,7 @@ export class Agent {
       rpc,
       localSocket: config.localSocket,
       walReadAhead: (h, s, f) => this.localApi?.readAhead(h, s, f),
+      walSpool: (h, s, d, o) => this.localApi?.spool(h, s, d, o),
     };
     for (const source of config.sources) this.sources.set(source.name, createSource(source, kinds));
     this.control = new ControlChannel({

@@ -23,6 +23,7 @@ import { isArchiveName, isSegmentName } from '../postgres/wal/names.js';
 import { fetchWal } from '../postgres/wal/fetch.js';
 import type { WalRpc } from '../postgres/wal/uploader.js';
 import { WalPrefetch } from './wal-prefetch.js';
+import { WalSpool } from './wal-spool.js';
 
 /**
  * PostgreSQL's default wal_segment_size. A growing segment is padded to it for
@@ -50,6 +51,8 @@ export interface LocalApi {
   readonly socketPath: string;
   /** A restore will start recovery at `file`: read it and the next segments ahead, before recovery asks. */
   readAhead(host: string, source: string, file: string): void;
+  /** Spools the segments fetched ahead for this source into `dir` (a restore's, owned by uid/gid) until closed: wal-spool.ts. */
+  spool(host: string, source: string, dir: string, owner: { uid: number; gid: number }): { close(): Promise<void> };
   close(): Promise<void>;
 }
 
@@ -58,7 +61,7 @@ export interface LocalApi {
  * pgBackRest's archive-get queue; a replay of a segment takes about as long as
  * fetching one, so a few ahead keep recovery from waiting.
  */
-const PREFETCH_DEPTH = 4;
+const PREFETCH_DEPTH = 8;
 const PREFETCH_TTL_MS = 60_000;
 
 /** A WAL file is at most one segment; wal_segment_size is at most 1 GiB. */
@@ -93,8 +96,16 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
   const refOf = (host: string, source: string): v1.SourceRef => ({ host, kind: 'SOURCE_KIND_POSTGRES', name: source });
   // WAL blobs open on worker threads (started at the first large one): see fetchWal.
   const pool = new OpenPool();
-  const prefetch = new WalPrefetch({
-    fetch: async (host, source, file, signal) => (await fetchWal(o.rpc, refOf(host, source), file, signal, { pool })).data,
+  /** Spools of running restores, by host/source. */
+  const spools = new Map<string, Set<WalSpool>>();
+  const prefetch = new WalPrefetch<Buffer[]>({
+    onFetched: (host, source, file, pieces, ms) => {
+      const set = spools.get(`${host}/${source}`);
+      if (set === undefined) return;
+      for (const s of set) void s.put(file, pieces);
+      log.info({ host, source, file, fetchMs: ms }, 'wal segment spooled');
+    },
+    fetch: async (host, source, file, signal) => (await fetchWal(o.rpc, refOf(host, source), file, signal, { pool })).pieces,
     depth: PREFETCH_DEPTH,
     ttlMs: PREFETCH_TTL_MS,
     segmentBytes: WAL_SEGMENT_BYTES,
@@ -133,29 +144,31 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
       const started = Date.now();
       const ahead = await prefetch.take(host, source, file);
       let complete = true;
-      const data =
+      const pieces: Buffer[] =
         ahead ??
         (await fetchWal(o.rpc, ref, file, controller.signal, { pool }).then(
-          (f) => f.data,
+          (f) => f.pieces,
           async (err: unknown) => {
             // The newest segment is still growing (the stream's `.partial`): serve what is durable,
             // padded with zeros to a whole segment as pg_receivewal itself pads it. Recovery replays up
             // to the last complete record and stops there, so a target inside the open segment is reachable.
             if (codeOf(err) !== 'NOT_FOUND' || !isSegmentName(file)) throw err;
             const partial = await fetchWal(o.rpc, ref, file, controller.signal, { allowPartial: true, pool });
-            if (partial.file.complete) return partial.data;
+            if (partial.file.complete) return partial.pieces;
             complete = false;
-            log.info({ host, source, file, bytes: partial.data.length }, 'wal-fetch serves the growing segment (partial, zero-padded)');
-            return padSegment(partial.data);
+            log.info({ host, source, file, bytes: partial.size }, 'wal-fetch serves the growing segment (partial, zero-padded)');
+            return [padSegment(partial.data)];
           },
         ));
       // Recovery asks for the next segment as soon as this one is replayed: have it ready (never past a growing one).
       // Started once this one is sent: a fetch and decrypt on this thread would slow its 16 MiB through the socket,
       // which recovery waits for, while the segments already held cover the replay of this one.
       if (complete) res.once('finish', () => prefetch.after(host, source, file));
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(data.length) });
-      res.end(data);
-      log.info({ host, source, file, bytes: data.length, ms: Date.now() - started, readAhead: ahead !== undefined }, 'wal-fetch served');
+      const bytes = pieces.reduce((n, b) => n + b.length, 0);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes) });
+      for (const p of pieces) res.write(p);
+      res.end();
+      log.info({ host, source, file, bytes, ms: Date.now() - started, readAhead: ahead !== undefined }, 'wal-fetch served');
       return;
     }
     throw new AgentError('INVALID_ARGUMENT', `${req.method} ${req.url}: use PUT /wal/<source>/<file> or GET /wal/<host>/<source>/<file>`);
@@ -193,12 +206,40 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
   return {
     socketPath: o.socketPath,
     readAhead: (host, source, file) => prefetch.from(host, source, file),
+    spool: (host, source, dir, owner) => {
+      const key = `${host}/${source}`;
+      const s = new WalSpool({
+        dir,
+        ...owner,
+        ttlMs: PREFETCH_TTL_MS,
+        // Recovery took one: keep the window ahead of it full.
+        onTaken: (file) => prefetch.after(host, source, file),
+        onError: (file, err) => log.warn({ host, source, file, dir, err: messageOf(err) }, 'cannot spool a WAL segment; recovery fetches it through the socket'),
+      });
+      const set = spools.get(key) ?? new Set<WalSpool>();
+      set.add(s);
+      spools.set(key, set);
+      // What the restore's read-ahead already holds goes in at once.
+      for (const h of prefetch.held(host, source)) {
+        void h.data.then((d) => {
+          if (d !== undefined) void s.put(h.file, d);
+        });
+      }
+      return {
+        close: async () => {
+          set.delete(s);
+          if (set.size === 0) spools.delete(key);
+          await s.close();
+        },
+      };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         prefetch.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }).then(async () => {
+        await Promise.all([...spools.values()].flatMap((set) => [...set].map((s) => s.close())));
         await pool.close();
         await rm(o.socketPath, { force: true });
       }),

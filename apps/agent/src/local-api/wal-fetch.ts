@@ -15,6 +15,7 @@
  * stderr, in its log.
  */
 import { rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isArchiveName } from '../postgres/wal/archive-name.js';
 import { errorAnswer, LocalSocketError, rawLocalRequest } from './raw.js';
 
@@ -44,6 +45,8 @@ export interface WalFetchRequest {
   file: string;
   /** %p: where recovery wants it. */
   target: string;
+  /** A restore's spool (local-api/wal-spool.ts): a segment the daemon put there is renamed to %p, no request made. */
+  spool?: string;
   stderr(text: string): void;
   sleep(ms: number): Promise<void>;
 }
@@ -57,6 +60,14 @@ export async function walFetchExitCode(r: WalFetchRequest): Promise<number> {
   const m = /^([^/]+)\/([^/]+)$/.exec(r.source);
   if (!m) return fail('INVALID_ARGUMENT', `--source ${JSON.stringify(r.source)}: give HOST/NAME (the backup's host and PostgreSQL source name)`);
   if (!isArchiveName(r.file)) return fail('INVALID_ARGUMENT', `${JSON.stringify(r.file)} is not a WAL file name`);
+  if (r.spool !== undefined) {
+    try {
+      await rename(join(r.spool, r.file), r.target);
+      return 0;
+    } catch {
+      // Not spooled (yet): ask the daemon.
+    }
+  }
   const path = `/wal/${encodeURIComponent(m[1]!)}/${encodeURIComponent(m[2]!)}/${encodeURIComponent(r.file)}`;
   for (let attempt = 0; ; attempt++) {
     let code: string;

@@ -14,28 +14,31 @@
  */
 import { isSegmentName, segmentName, segmentStart, timelineOf } from '../postgres/wal/names.js';
 
-export interface WalPrefetchOptions {
+/** T: a fetched file's bytes (the daemon keeps them as the pieces its blobs opened to). */
+export interface WalPrefetchOptions<T> {
   /** Fetches one complete WAL file; rejects when the coordinator has none. */
-  fetch(host: string, source: string, file: string, signal: AbortSignal): Promise<Buffer>;
+  fetch(host: string, source: string, file: string, signal: AbortSignal): Promise<T>;
   /** Files held or in flight at most. */
   depth: number;
   ttlMs: number;
   segmentBytes: number;
+  /** A file fetched ahead arrived (for the spools of restores: wal-spool.ts). */
+  onFetched?(host: string, source: string, file: string, data: T, ms: number): void;
 }
 
-interface Entry {
-  data: Promise<Buffer | undefined>;
+interface Entry<T> {
+  data: Promise<T | undefined>;
   controller: AbortController;
   timer: NodeJS.Timeout;
 }
 
-export class WalPrefetch {
-  private readonly entries = new Map<string, Entry>();
+export class WalPrefetch<T = Buffer> {
+  private readonly entries = new Map<string, Entry<T>>();
 
-  constructor(private readonly o: WalPrefetchOptions) {}
+  constructor(private readonly o: WalPrefetchOptions<T>) {}
 
   /** The read-ahead of this file, if any: its bytes, or undefined (not fetched ahead, or that failed). */
-  async take(host: string, source: string, file: string): Promise<Buffer | undefined> {
+  async take(host: string, source: string, file: string): Promise<T | undefined> {
     const key = keyOf(host, source, file);
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
@@ -63,11 +66,24 @@ export class WalPrefetch {
       if (this.entries.has(key)) continue;
       while (this.entries.size >= this.o.depth) this.drop(this.entries.keys().next().value!, true);
       const controller = new AbortController();
-      const data = this.o.fetch(host, source, next, controller.signal).catch(() => undefined);
+      const asked = Date.now();
+      const data = this.o.fetch(host, source, next, controller.signal).then(
+        (d) => {
+          this.o.onFetched?.(host, source, next, d, Date.now() - asked);
+          return d;
+        },
+        () => undefined,
+      );
       const timer = setTimeout(() => this.drop(key, true), this.o.ttlMs);
       timer.unref();
       this.entries.set(key, { data, controller, timer });
     }
+  }
+
+  /** The files of a source held or in flight, as they arrive (a spool registered late gets them). */
+  held(host: string, source: string): Array<{ file: string; data: Promise<T | undefined> }> {
+    const prefix = keyOf(host, source, '');
+    return [...this.entries].filter(([k]) => k.startsWith(prefix)).map(([k, e]) => ({ file: k.slice(prefix.length), data: e.data }));
   }
 
   close(): void {

@@ -36,7 +36,8 @@ export interface PostgresKindDeps {
   /** The daemon's local socket that wal-fetch / wal-push talk to. */
   localSocket?: string;
   /** Reads a restore's first WAL segments ahead in the daemon's local API (LocalApi.readAhead). */
-  walReadAhead?(host: string, source: string, file: string): void;
+  walReadAhead?(host: string, source: string, file: string): void;  /** Spools the WAL fetched ahead for a running restore into `dir` (LocalApi.spool), when the local API runs. */
+  walSpool?(host: string, source: string, dir: string, owner: { uid: number; gid: number }): { close(): Promise<void> } | undefined;
 }
 
 /** Until the config names one: the daemon's socket in its state directory. */
@@ -96,8 +97,10 @@ function pitrTools(deps: PostgresKindDeps, cfg: PostgresSourceConfig | undefined
   return {
     binDir: binDirFor(cfg),
     osUser: cfg?.osUser ?? POSTGRES_DEFAULTS.osUser,
-    restoreCommand: (source) => restoreCommandFor({ socketPath: socketPathOf(deps), host: source.host, source: source.name, agentBin, ...(walFetchBin ? { walFetchBin } : {}) }),
+    restoreCommand: (source, spoolDir) =>
+      restoreCommandFor({ socketPath: socketPathOf(deps), host: source.host, source: source.name, agentBin, ...(walFetchBin ? { walFetchBin } : {}), ...(spoolDir !== undefined ? { spoolDir } : {}) }),
     readAheadWal: (source, file) => deps.walReadAhead?.(source.host, source.name, file),
+    walSpool: (source, dir, owner) => deps.walSpool?.(source.host, source.name, dir, owner),
     connection: cfg ? { user: cfg.connection.user, password: cfg.connection.password } : undefined,
     clock: deps.clock,
     recoveryTimeoutMs: RECOVERY_TIMEOUT_MS,

@@ -31,8 +31,10 @@ import { backedUpTablespaces, checkPlacesFree, moveTablespaces, placeTablespaces
 export interface PitrTools {
   binDir: string;
   osUser: string;
-  /** The restore_command for the snapshot's source (pbk-agent wal-fetch through the daemon's socket). */
-  restoreCommand: (source: v1.SourceRef__Output) => string;
+  /** The restore_command for the snapshot's source (pbk-agent wal-fetch through the daemon's socket), checking a spool first when given. */
+  restoreCommand: (source: v1.SourceRef__Output, spoolDir?: string) => string;
+  /** Has the daemon write the WAL it fetches ahead into `dir` until closed (undefined: no local API running). */
+  walSpool?: (source: v1.SourceRef__Output, dir: string, owner: { uid: number; gid: number }) => { close(): Promise<void> } | undefined;
   /** Has the daemon fetch the first WAL segments ahead (into its memory), so recovery's first requests are served at once. */
   readAheadWal?: (source: v1.SourceRef__Output, file: string) => void;
   /** Who to connect as for the checks: the source's role and password when this agent has the source configured. */
@@ -177,8 +179,14 @@ export async function runPitrRestore(deps: RestoreDeps & { log: Logger }, tools:
   await mkdir(join(target, 'pg_wal', 'archive_status'), { recursive: true, mode: 0o700 });
   await rm(join(target, 'postmaster.pid'), { force: true });
   await rm(join(target, 'standby.signal'), { force: true });
+  // A recovery we run gets the WAL fetched ahead as files in a spool beside pg_wal's own (wal-spool.ts): a rename per segment.
+  const spoolDir = o.start && tools.walSpool !== undefined ? join(target, 'pg_wal', 'pbk-spool') : undefined;
+  if (spoolDir !== undefined) {
+    await rm(spoolDir, { recursive: true, force: true }); // a --force restore over an old one: nothing stale may be served
+    await mkdir(spoolDir, { mode: 0o700 });
+  }
   const settings: Record<string, string> = {
-    restore_command: confQuote(tools.restoreCommand(snap.source!)),
+    restore_command: confQuote(tools.restoreCommand(snap.source!, spoolDir)),
     ...targetSettings,
     recovery_target_timeline: confQuote('latest'),
     recovery_target_action: confQuote('promote'),
@@ -220,68 +228,78 @@ export async function runPitrRestore(deps: RestoreDeps & { log: Logger }, tools:
   await writeFile(serverLog, '');
   await chownTree(serverLog, ids.uid, ids.gid);
   const pgCtl = join(tools.binDir, 'pg_ctl');
-  readAhead();
-  const ctl = await runCtl(tools.osUser, pgCtl, ['-D', target, '-l', serverLog, '-w', '-t', String(Math.ceil(tools.recoveryTimeoutMs / 1000)), 'start']);
-  if (ctl.code !== 0) {
-    const tail = await logTail(serverLog);
-    throw new RecoveryError(`the restored server did not start (pg_ctl exit ${ctl.code}): ${lastFatal(tail) ?? ctl.stderr.trim().slice(-400)}; the data directory is left in ${target} for inspection`, tail);
-  }
-  facts.port = String(port);
-  const password = tools.connection ? await readSecret(tools.connection.password, 'postgres password') : undefined;
-  const user = tools.connection?.user ?? tools.osUser;
-  const query = async <T extends Record<string, unknown>>(sql: string): Promise<T[]> => {
-    const c = new pg.Client({ host: '127.0.0.1', port, user, database: 'postgres', ...(password !== undefined ? { password } : {}), connectionTimeoutMillis: 5000 });
-    c.on('error', () => undefined);
-    await c.connect();
-    try {
-      return (await c.query<T>(sql)).rows;
-    } finally {
-      await c.end().catch(() => undefined);
-    }
+  const spool = spoolDir !== undefined ? tools.walSpool?.(snap.source!, spoolDir, ids) : undefined;
+  const dropSpool = async (): Promise<void> => {
+    await spool?.close();
+    if (spoolDir !== undefined) await rm(spoolDir, { recursive: true, force: true });
   };
-  const deadline = tools.clock.now() + tools.recoveryTimeoutMs;
-  for (;;) {
-    run.signal.throwIfAborted();
-    let inRecovery: boolean | undefined;
-    try {
-      inRecovery = (await query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0]?.r;
-    } catch (err) {
+  try {
+    readAhead();
+    const ctl = await runCtl(tools.osUser, pgCtl, ['-D', target, '-l', serverLog, '-w', '-t', String(Math.ceil(tools.recoveryTimeoutMs / 1000)), 'start']);
+    if (ctl.code !== 0) {
       const tail = await logTail(serverLog);
-      // The server shut itself down: recovery failed (target not reached, WAL missing).
-      if (/database system is shut down|FATAL|PANIC/.test(tail) && !(await isUp(tools, target))) {
-        throw new RecoveryError(`recovery failed: ${lastFatal(tail) ?? messageOf(err)}; the data directory is left in ${target} for inspection`, tail);
+      throw new RecoveryError(`the restored server did not start (pg_ctl exit ${ctl.code}): ${lastFatal(tail) ?? ctl.stderr.trim().slice(-400)}; the data directory is left in ${target} for inspection`, tail);
+    }
+    facts.port = String(port);
+    const password = tools.connection ? await readSecret(tools.connection.password, 'postgres password') : undefined;
+    const user = tools.connection?.user ?? tools.osUser;
+    const query = async <T extends Record<string, unknown>>(sql: string): Promise<T[]> => {
+      const c = new pg.Client({ host: '127.0.0.1', port, user, database: 'postgres', ...(password !== undefined ? { password } : {}), connectionTimeoutMillis: 5000 });
+      c.on('error', () => undefined);
+      await c.connect();
+      try {
+        return (await c.query<T>(sql)).rows;
+      } finally {
+        await c.end().catch(() => undefined);
       }
+    };
+    const deadline = tools.clock.now() + tools.recoveryTimeoutMs;
+    for (;;) {
+      run.signal.throwIfAborted();
+      let inRecovery: boolean | undefined;
+      try {
+        inRecovery = (await query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0]?.r;
+      } catch (err) {
+        const tail = await logTail(serverLog);
+        // The server shut itself down: recovery failed (target not reached, WAL missing).
+        if (/database system is shut down|FATAL|PANIC/.test(tail) && !(await isUp(tools, target))) {
+          throw new RecoveryError(`recovery failed: ${lastFatal(tail) ?? messageOf(err)}; the data directory is left in ${target} for inspection`, tail);
+        }
+      }
+      if (inRecovery === false) break;
+      if (tools.clock.now() > deadline) {
+        throw new RecoveryError(`the restored server was still recovering after ${Math.round(tools.recoveryTimeoutMs / 1000)} s (port ${port}); it keeps running, see ${serverLog}`, await logTail(serverLog));
+      }
+      // Promotion is what the operator waits for (RTO): look often, a query costs a few ms.
+      await new Promise((r) => setTimeout(r, 50));
     }
-    if (inRecovery === false) break;
-    if (tools.clock.now() > deadline) {
-      throw new RecoveryError(`the restored server was still recovering after ${Math.round(tools.recoveryTimeoutMs / 1000)} s (port ${port}); it keeps running, see ${serverLog}`, await logTail(serverLog));
-    }
-    // Promotion is what the operator waits for (RTO): look often, a query costs a few ms.
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  facts.promoted = 'true';
-  // Time to a consistent, promoted server (the RTO), apart from the checks after it.
-  facts.promoted_ms = String(tools.clock.now() - started);
-  Object.assign(facts, recoveryFacts(await readFile(serverLog, 'utf8')));
-  const tl = await query<{ t: string }>("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS t").catch(() => []);
-  if (tl[0]) facts.timeline = String(parseInt(tl[0].t, 16));
-  const dbs = await query<{ n: string }>('SELECT count(*)::text AS n FROM pg_database WHERE datallowconn').catch(() => []);
-  facts.accepts_connections = 'true';
-  facts.databases = dbs[0]?.n ?? '';
+    facts.promoted = 'true';
+    // Time to a consistent, promoted server (the RTO), apart from the checks after it.
+    facts.promoted_ms = String(tools.clock.now() - started);
+    await dropSpool(); // recovery is over: nothing asks for WAL any more
+    Object.assign(facts, recoveryFacts(await readFile(serverLog, 'utf8')));
+    const tl = await query<{ t: string }>("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS t").catch(() => []);
+    if (tl[0]) facts.timeline = String(parseInt(tl[0].t, 16));
+    const dbs = await query<{ n: string }>('SELECT count(*)::text AS n FROM pg_database WHERE datallowconn').catch(() => []);
+    facts.accepts_connections = 'true';
+    facts.databases = dbs[0]?.n ?? '';
 
-  run.onProgress?.({ phase: 'checking', elapsedMs: tools.clock.now() - started });
-  const env: NodeJS.ProcessEnv = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: user };
-  delete env.PGPASSWORD;
-  if (password !== undefined) env.PGPASSWORD = password;
-  // --install-missing creates the amcheck extension where it is missing: this is a restored copy, checked before anyone uses it.
-  const am = await runProgram(join(tools.binDir, 'pg_amcheck'), ['--all', '--install-missing', '--no-password', '-d', 'postgres'], { env, signal: run.signal });
-  facts.checks_ms = String(tools.clock.now() - started - Number(facts.promoted_ms));
-  facts.amcheck = am.code === 0 ? 'ok' : `failed (exit ${am.code}): ${am.stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 500)}`;
-  log.info({ facts }, 'restored server promoted and checked');
-  if (am.code !== 0) {
-    throw new RecoveryError(`the restored server is up on port ${port} but pg_amcheck found problems: ${facts.amcheck}`, am.stderr);
+    run.onProgress?.({ phase: 'checking', elapsedMs: tools.clock.now() - started });
+    const env: NodeJS.ProcessEnv = { ...process.env, PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: user };
+    delete env.PGPASSWORD;
+    if (password !== undefined) env.PGPASSWORD = password;
+    // --install-missing creates the amcheck extension where it is missing: this is a restored copy, checked before anyone uses it.
+    const am = await runProgram(join(tools.binDir, 'pg_amcheck'), ['--all', '--install-missing', '--no-password', '-d', 'postgres'], { env, signal: run.signal });
+    facts.checks_ms = String(tools.clock.now() - started - Number(facts.promoted_ms));
+    facts.amcheck = am.code === 0 ? 'ok' : `failed (exit ${am.code}): ${am.stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 500)}`;
+    log.info({ facts }, 'restored server promoted and checked');
+    if (am.code !== 0) {
+      throw new RecoveryError(`the restored server is up on port ${port} but pg_amcheck found problems: ${facts.amcheck}`, am.stderr);
+    }
+    return { ...tree, targetDir: target, durationMs: tools.clock.now() - started, facts };
+  } finally {
+    await dropSpool();
   }
-  return { ...tree, targetDir: target, durationMs: tools.clock.now() - started, facts };
 }
 
 function runCtl(user: string, pgCtl: string, args: string[]): Promise<{ code: number | null; stderr: string }> {

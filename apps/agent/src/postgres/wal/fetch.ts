@@ -30,7 +30,11 @@ export class WalCorruptError extends AgentError {
 
 export interface FetchedWal {
   file: v1.WalFile__Output;
-  data: Buffer;
+  /** The file's bytes as the blobs opened, in order: serving or spooling them needs no 16 MiB copy. */
+  pieces: Buffer[];
+  size: number;
+  /** The bytes in one buffer (a copy, made when asked). */
+  readonly data: Buffer;
 }
 
 /** The file's bytes; NOT_FOUND (a RemoteError) when the coordinator has no complete file of that name. */
@@ -115,14 +119,21 @@ export async function fetchWal(
     hash.update(b);
     opened.push(b);
   }
-  const data = Buffer.concat(opened);
+  const total = opened.reduce((n, b) => n + b.length, 0);
   const size = Number(file.size);
-  if (data.length !== size) {
-    throw new WalCorruptError(fileName, undefined, `WAL file ${fileName}: the coordinator sent ${data.length} bytes, its record says ${size}; recovery must stop here. Run 'pbk verify' on the coordinator`);
+  if (total !== size) {
+    throw new WalCorruptError(fileName, undefined, `WAL file ${fileName}: the coordinator sent ${total} bytes, its record says ${size}; recovery must stop here. Run 'pbk verify' on the coordinator`);
   }
   const sha = hash.digest();
   if (!sha.equals(file.sha256)) {
     throw new WalCorruptError(fileName, undefined, `WAL file ${fileName}: its bytes do not match the recorded SHA-256; recovery must stop here. Run 'pbk verify' on the coordinator`);
   }
-  return { file, data };
+  return {
+    file,
+    pieces: opened,
+    size: total,
+    get data(): Buffer {
+      return opened.length === 1 ? opened[0]! : Buffer.concat(opened, total);
+    },
+  };
 }

@@ -20,6 +20,8 @@ export interface RestoreCommandOptions {
    * `agentBin wal-fetch` when given; recovery starts it once per WAL file.
    */
   walFetchBin?: readonly string[];
+  /** A restore's WAL spool directory (local-api/wal-spool.ts), checked before the daemon is asked. */
+  spoolDir?: string;
 }
 
 /** POSIX shell single-quoting: safe for any byte except NUL. */
@@ -31,7 +33,8 @@ export function shellQuote(word: string): string {
 /** The shell command for restore_command (%f and %p are left for PostgreSQL to substitute). */
 export function restoreCommandFor(o: RestoreCommandOptions): string {
   const bin = o.walFetchBin !== undefined ? [...o.walFetchBin] : [...(typeof o.agentBin === 'string' ? [o.agentBin] : o.agentBin), 'wal-fetch'];
-  return [...bin.map(shellQuote), '--socket', shellQuote(o.socketPath), '--source', shellQuote(`${o.host}/${o.source}`), '%f', '%p'].join(' ');
+  const spool = o.spoolDir !== undefined ? ['--spool', shellQuote(o.spoolDir)] : [];
+  return [...bin.map(shellQuote), '--socket', shellQuote(o.socketPath), '--source', shellQuote(`${o.host}/${o.source}`), ...spool, '%f', '%p'].join(' ');
 }
 
 /** A `restore_command = '...'` line for postgresql.auto.conf / postgresql.conf (GUC string quoting: ' doubled). */
