@@ -4,7 +4,7 @@
  * unclaimed ones expire, close() leaves nothing behind; and WalPrefetch hands
  * what it fetched to a spool registered late.
  */
-import { mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -74,6 +74,21 @@ describe('WalSpool', () => {
     await s.put(SEG1, [Buffer.from('a')]);
     expect(errors).toEqual([SEG1]);
     expect(s.has(SEG1)).toBe(false);
+    await s.close();
+  });
+});
+
+describe('WalSpool and a swapped directory', () => {
+  it('does not write through a symlink put in place of its directory (its parent belongs to PostgreSQL\'s user)', async () => {
+    const dir = await spoolDir();
+    const elsewhere = await spoolDir();
+    const errors: string[] = [];
+    const s = new WalSpool({ dir, uid: process.getuid!(), gid: process.getgid!(), ttlMs: 60_000, onTaken: () => undefined, onError: (f, e) => errors.push(`${f}: ${(e as Error).message}`) });
+    await rm(dir, { recursive: true });
+    await symlink(elsewhere, dir);
+    await s.put(SEG1, [Buffer.from('a')]);
+    expect(errors).toEqual([`${SEG1}: the spool directory ${dir} was replaced; not writing through it`]);
+    expect(await readdir(elsewhere)).toEqual([]);
     await s.close();
   });
 });

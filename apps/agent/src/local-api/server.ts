@@ -208,14 +208,20 @@ export async function startLocalApi(o: LocalApiOptions): Promise<LocalApi> {
     readAhead: (host, source, file) => prefetch.from(host, source, file),
     spool: (host, source, dir, owner) => {
       const key = `${host}/${source}`;
-      const s = new WalSpool({
-        dir,
-        ...owner,
-        ttlMs: PREFETCH_TTL_MS,
-        // Recovery took one: keep the window ahead of it full.
-        onTaken: (file) => prefetch.after(host, source, file),
-        onError: (file, err) => log.warn({ host, source, file, dir, err: messageOf(err) }, 'cannot spool a WAL segment; recovery fetches it through the socket'),
-      });
+      let s: WalSpool;
+      try {
+        s = new WalSpool({
+          dir,
+          ...owner,
+          ttlMs: PREFETCH_TTL_MS,
+          // Recovery took one: keep the window ahead of it full.
+          onTaken: (file) => prefetch.after(host, source, file),
+          onError: (file, err) => log.warn({ host, source, file, dir, err: messageOf(err) }, 'cannot spool a WAL segment; recovery fetches it through the socket'),
+        });
+      } catch (err) {
+        log.warn({ host, source, dir, err: messageOf(err) }, 'no WAL spool for this restore; recovery fetches through the socket');
+        return { close: async () => undefined };
+      }
       const set = spools.get(key) ?? new Set<WalSpool>();
       set.add(s);
       spools.set(key, set);

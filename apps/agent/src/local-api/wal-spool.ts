@@ -14,8 +14,8 @@
  * directory (inotify) moves the read-ahead window on; one nobody takes
  * within `ttlMs` is deleted, and `close()` deletes what is left.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { access, open, rename, rm } from 'node:fs/promises';
+import { lstatSync, watch, type FSWatcher } from 'node:fs';
+import { access, lstat, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSegmentName } from '../postgres/wal/names.js';
 
@@ -34,8 +34,13 @@ export class WalSpool {
   private readonly held = new Map<string, NodeJS.Timeout>();
   private readonly watcher: FSWatcher;
   private closed = false;
+  /** The directory as registered: PostgreSQL's user owns its parent and could swap in a symlink, which a root daemon must not write through. */
+  private readonly identity: { dev: number; ino: number };
 
   constructor(private readonly o: WalSpoolOptions) {
+    const st = lstatSync(o.dir);
+    if (!st.isDirectory()) throw new Error(`WAL spool ${o.dir} is not a directory`);
+    this.identity = { dev: st.dev, ino: st.ino };
     this.watcher = watch(o.dir, (_event, name) => {
       if (typeof name === 'string' && this.held.has(name)) this.checkTaken(name);
     });
@@ -55,6 +60,9 @@ export class WalSpool {
     this.held.set(file, timer);
     const tmp = join(this.o.dir, `.${file}.pbk-spool`);
     try {
+      const st = await lstat(this.o.dir);
+      if (!st.isDirectory() || st.dev !== this.identity.dev || st.ino !== this.identity.ino) throw new Error(`the spool directory ${this.o.dir} was replaced; not writing through it`);
+      // 'wx': O_CREAT|O_EXCL, which also refuses a symlink planted under the temp name.
       const fh = await open(tmp, 'wx', 0o600);
       try {
         const want = pieces.reduce((n, b) => n + b.length, 0);
