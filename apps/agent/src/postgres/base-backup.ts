@@ -10,8 +10,9 @@
  *
  * A cluster with tablespaces outside the data directory is streamed with
  * BASE_BACKUP over a replication connection instead (base-backup-sources.ts):
- * each tablespace's members go under pg_tblspc/<oid>/, so the tree restores
- * as PostgreSQL's in-place tablespace layout, inside the target directory.
+ * each tablespace's members go under pg_tblspc/<oid>/ in the tree (in place
+ * of the symlink), and a restore moves each to where the operator maps it
+ * and links it back (tablespaces.ts).
  *
  * The snapshot's time is when the backup became consistent (the stream
  * ended), since point-in-time recovery needs base.stop <= target.
@@ -174,7 +175,7 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
         if (archive.skip(entry.name)) continue;
         const meta: EntryMeta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: String(BigInt(Math.round(entry.mtime * 1000)) * 1_000_000n) };
         if (archive.prefix !== '' && !archive.rootAdded) {
-          // A tablespace's archive holds what is under its directory: that directory becomes pg_tblspc/<oid> (PostgreSQL's in-place layout).
+          // A tablespace's archive holds what is under its directory: that directory becomes pg_tblspc/<oid> in the tree.
           builder.addDir(archive.prefix.slice(0, -1), { ...meta, mode: 0o700 });
           archive.rootAdded = true;
         }
