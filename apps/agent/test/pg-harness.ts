@@ -16,6 +16,11 @@ export const built = (): boolean => existsSync(COORDINATOR) && existsSync(AGENT)
 import { AGENT, CLI, COORDINATOR, runProc, startProc, type Proc } from './procs.js';
 export { AGENT, CLI, COORDINATOR, runProc, startProc, type Proc };
 
+/** One postgres source of an agent config (YAML list item), scheduled runs off; `extra` lines are added as they are. */
+export function postgresSourceYaml(name: string, port: number, extra: string[] = []): string {
+  return [`  - name: ${name}`, '    kind: postgres', '    host: 127.0.0.1', `    port: ${port}`, '    user: postgres', '    osUser: postgres', '    baseSchedule: null', '    logicalSchedule: null', ...extra.map((l) => `    ${l}`)].join('\n') + '\n';
+}
+
 export class PbkSystem {
   base = '';
   coord: Proc | undefined;

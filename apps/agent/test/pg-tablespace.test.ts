@@ -14,7 +14,7 @@ import { lstat, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgAvailable, pgOsIds, pgTempDir, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
-import { built, PbkSystem } from './pg-harness.js';
+import { built, PbkSystem, postgresSourceYaml } from './pg-harness.js';
 
 const sys = new PbkSystem();
 let pg: PgCluster;
@@ -52,26 +52,7 @@ describe('postgres: a cluster with a tablespace outside the data directory', () 
     await pg.query('CREATE TABLE far (id int PRIMARY KEY, v text) TABLESPACE outside');
     await pg.query('INSERT INTO far SELECT g, repeat(md5(g::text), 10) FROM generate_series(1, 20000) g');
     await sys.start();
-    await sys.startAgent(`sources:
-  - name: main
-    kind: postgres
-    host: 127.0.0.1
-    port: ${pg.port}
-    user: postgres
-    osUser: postgres
-    baseSchedule: null
-    logicalSchedule: null
-  - name: slow
-    kind: postgres
-    host: 127.0.0.1
-    port: ${pg.port}
-    user: postgres
-    osUser: postgres
-    baseSchedule: null
-    logicalSchedule: null
-    baseMaxRateBytes: 1048576
-    wal: { enabled: false }
-`);
+    await sys.startAgent(`sources:\n${postgresSourceYaml('main', pg.port)}${postgresSourceYaml('slow', pg.port, ['baseMaxRateBytes: 1048576', 'wal: { enabled: false }'])}`);
   });
 
   afterAll(async () => {
