@@ -143,6 +143,19 @@ export class PbkSystem {
     });
   }
 
+  /** A restore test (Validate) of one snapshot, to its report. */
+  validate(snapshotId: Buffer, source: string): Promise<v1.ValidateDone__Output> {
+    return new Promise((resolve, reject) => {
+      const call = this.operator.validate({ source: { host: this.host, name: source, kind: 'SOURCE_KIND_POSTGRES' }, snapshotId }, { deadline: new Date(Date.now() + 120_000) });
+      let done: v1.ValidateDone__Output | undefined;
+      call.on('data', (u: v1.ValidateUpdate__Output) => {
+        if (u.done) done = u.done;
+      });
+      call.on('error', reject);
+      call.on('end', () => (done ? resolve(done) : reject(new Error('validate ended without a report'))));
+    });
+  }
+
   async stop(): Promise<void> {
     this.operator?.close();
     await this.stopAgent().catch(() => undefined);

@@ -44,18 +44,6 @@ const sourceYaml = (name: string, port: number): string => `  - name: ${name}
     logicalSchedule: null
 `;
 
-function validate(snapshotId: Buffer, source: string): Promise<v1.ValidateDone__Output> {
-  return new Promise((resolve, reject) => {
-    const call = sys.operator.validate({ source: { host: sys.host, name: source, kind: 'SOURCE_KIND_POSTGRES' }, snapshotId }, { deadline: new Date(Date.now() + 120_000) });
-    let done: v1.ValidateDone__Output | undefined;
-    call.on('data', (u: v1.ValidateUpdate__Output) => {
-      if (u.done) done = u.done;
-    });
-    call.on('error', reject);
-    call.on('end', () => (done ? resolve(done) : reject(new Error('validate ended without a report'))));
-  });
-}
-
 describe('postgres: a promoted copy on a new timeline', () => {
   it('has the built programs', () => {
     expect(built(), 'build first: npx nx run-many -t build').toBe(true);
@@ -125,11 +113,11 @@ describe('postgres: a promoted copy on a new timeline', () => {
   });
 
   it('validates base backups and logical dumps in scratch space (restore tests)', async () => {
-    const base = await validate(copyBase.id, 'copy');
+    const base = await sys.validate(copyBase.id, 'copy');
     expect(base.report?.ok, JSON.stringify(base.report)).toBe(true);
     expect(base.report?.checks.map((c) => c.name)).toEqual(['restore', 'recovery', 'connections', 'pg_amcheck']);
     const dump = await sys.backup('main', 'logical');
-    const logical = await validate(dump.id, 'main');
+    const logical = await sys.validate(dump.id, 'main');
     expect(logical.report?.ok, JSON.stringify(logical.report)).toBe(true);
     expect(logical.report?.checks.some((c) => c.name === 'pg_restore -l postgres' && c.detail.startsWith('1 tables'))).toBe(true);
   });

@@ -8,7 +8,7 @@
  *   `pg_restore -l` table count compared with what the dump recorded.
  * A failed check is a report with ok=false, not an error of the command.
  */
-import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { v1 } from '@pbk/protocol';
@@ -41,6 +41,10 @@ async function validateBase(deps: RestoreDeps & { log: Logger }, tools: PitrTool
   await chown(scratch, ids.uid, ids.gid);
   await chmod(scratch, 0o700);
   const target = join(scratch, 'data');
+  // Tablespaces go into the scratch space too: their original places may belong to the running source cluster.
+  const tablespaces = join(scratch, 'tablespaces');
+  await mkdir(tablespaces, { mode: 0o700 });
+  await chown(tablespaces, ids.uid, ids.gid);
   const stopLsn = snap.labels.stop_lsn ?? '';
   const cmd = {
     snapshot: snap,
@@ -49,7 +53,7 @@ async function validateBase(deps: RestoreDeps & { log: Logger }, tools: PitrTool
     force: false,
     kindOptions: 'postgres' as const,
     // Recover exactly to where the base backup becomes consistent: the backup and its own WAL are what is checked.
-    postgres: { targetDir: target, force: false, start: true, port: 0, exclusive: false, ...(stopLsn ? { target: 'lsn' as const, lsn: stopLsn } : {}) },
+    postgres: { targetDir: target, force: false, start: true, port: 0, exclusive: false, tablespaceMap: {}, tablespaceMapAll: tablespaces, ...(stopLsn ? { target: 'lsn' as const, lsn: stopLsn } : {}) },
   } as v1.RestoreCommand__Output;
   try {
     const summary = await runPitrRestore(deps, tools, cmd, run);
