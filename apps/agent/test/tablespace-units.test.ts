@@ -129,3 +129,30 @@ describe('moving restored tablespaces', () => {
     expect((err as Error).message).toContain('names tablespace ghost (99) but its tree has no pg_tblspc/99 directory');
   });
 });
+
+describe('a tablespace the labels do not name', () => {
+  it('is an error that says what to do, not a PostgreSQL PANIC later', async () => {
+    const target = await mkdtemp(join(tmpdir(), 'pbk-ts-target-'));
+    cleanup.push(target);
+    await mkdir(join(target, 'pg_tblspc', '16400', 'PG_15_202209061'), { recursive: true });
+    const ids = { uid: process.getuid!(), gid: process.getgid!() };
+    // A backup that names no tablespace: a directory there is the cluster's own (in-place), left alone.
+    await expect(moveTablespaces(target, [], ids)).resolves.toBeUndefined();
+    await mkdir(join(target, 'pg_tblspc', '16384', 'PG_15_202209061'), { recursive: true });
+    const place = join(target, '..', `${target.split('/').pop()}-fast`);
+    cleanup.push(place);
+    const err = await moveTablespaces(target, [{ oid: '16384', name: 'fast', location: '/srv/a', to: place }], ids).catch((e: unknown) => e);
+    expect(codeOf(err)).toBe('FAILED_PRECONDITION');
+    expect((err as Error).message).toContain('the backup holds tablespace pg_tblspc/16400 but its labels do not say where it lived');
+  });
+});
+
+describe('wholeLines', () => {
+  it('keeps whole lines only, so a cut label never names half a path', async () => {
+    const { wholeLines } = await import('../src/postgres/base-backup.js');
+    expect(wholeLines('1 /a\n2 /bb\n', 100)).toBe('1 /a\n2 /bb\n');
+    expect(wholeLines('1 /a\n2 /bb\n', 8)).toBe('1 /a\n');
+    expect(wholeLines('1 /a\n2 /bb\n', 5)).toBe('1 /a\n');
+    expect(wholeLines('1 /aaaa\n', 4)).toBe('');
+  });
+});

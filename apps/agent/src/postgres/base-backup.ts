@@ -260,9 +260,12 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   };
   // Where each tablespace lived on the server ("oid path" lines, PostgreSQL's tablespace_map format); the tree holds it under pg_tblspc/<oid>.
   const tsMap = finished.tablespaceMap ?? remembered.get('tablespace_map');
-  if (tsMap !== undefined && tsMap.trim() !== '') labels.tablespace_map = tsMap.slice(0, LABEL_TEXT_MAX);
+  if (tsMap !== undefined && tsMap.length > LABEL_TEXT_MAX) {
+    ctx.log.warn({ tablespaces: facts.tablespaces.length, chars: tsMap.length }, 'the tablespace map is longer than a label holds: a restore will ask to place the tablespaces it does not name by hand');
+  }
+  if (tsMap !== undefined && tsMap.trim() !== '') labels.tablespace_map = wholeLines(tsMap, LABEL_TEXT_MAX);
   // Names, for restores that map tablespaces by name ("oid name" lines).
-  if (facts.tablespaces.length > 0) labels.tablespace_names = facts.tablespaces.map((t) => `${t.oid} ${t.name}\n`).join('').slice(0, LABEL_TEXT_MAX);
+  if (facts.tablespaces.length > 0) labels.tablespace_names = wholeLines(facts.tablespaces.map((t) => `${t.oid} ${t.name}\n`).join(''), LABEL_TEXT_MAX);
   return {
     tree: saved.root,
     timeUnixMs: stopped,
@@ -274,6 +277,13 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
     paths: cfg.dataDirectory ? [cfg.dataDirectory] : [],
     labels,
   };
+}
+
+/** The first lines of `text` that fit in `max` characters: a line cut in half would name a wrong path. */
+export function wholeLines(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.lastIndexOf('\n', max - 1);
+  return cut < 0 ? '' : text.slice(0, cut + 1);
 }
 
 function addPhases(into: StreamPhases, p: StreamPhases): void {

@@ -113,4 +113,15 @@ export async function moveTablespaces(target: string, placed: readonly Tablespac
     await symlink(p.to, restored);
     await chownTree(p.to, ids.uid, ids.gid);
   }
+  // A tablespace in the tree that the labels do not name (the label text is bounded) would stop PostgreSQL with a PANIC: say so now.
+  // Only for backups that name tablespaces: a cluster's own in-place tablespaces (allow_in_place_tablespaces) are directories there.
+  if (placed.length === 0) return;
+  const left: string[] = [];
+  for (const e of await readdir(join(target, 'pg_tblspc'), { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) left.push(e.name);
+  if (left.length > 0) {
+    throw new AgentError(
+      'FAILED_PRECONDITION',
+      `the backup holds tablespace ${left.map((o) => `pg_tblspc/${o}`).join(', ')} but its labels do not say where it lived (more tablespaces than the tablespace_map label holds); move each to a directory outside ${target} and replace it with a symlink to it, then start the server`,
+    );
+  }
 }
