@@ -31,7 +31,8 @@ export interface KindDeps {
   /** The daemon's local socket (wal-fetch, wal-push); default <stateDir>/agent.sock. */
   localSocket?: string;
   /** Reads a restore's first WAL segments ahead in the local API (LocalApi.readAhead), when it runs. */
-  walReadAhead?(host: string, source: string, file: string): void;  /** Spools the WAL fetched ahead for a running restore into `dir` (LocalApi.spool), when the local API runs. */
+  walReadAhead?(host: string, source: string, file: string): void;
+  /** Spools the WAL fetched ahead for a running restore into `dir` (LocalApi.spool), when the local API runs. */
   walSpool?(host: string, source: string, dir: string, owner: { uid: number; gid: number }): { close(): Promise<void> } | undefined;
 }
 

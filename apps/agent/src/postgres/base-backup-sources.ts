@@ -19,8 +19,6 @@ export interface SourceArchive {
   data: AsyncIterable<Uint8Array>;
   /** Members left out of the tree (by their name in the archive). */
   skip(name: string): boolean;
-  /** Set once the archive's root directory (pg_tblspc/<oid>) is in the tree. */
-  rootAdded: boolean;
 }
 
 export interface SourceEnd {
@@ -59,7 +57,7 @@ export async function pgBasebackupSource(cfg: PostgresSourceConfig, label: strin
   exited.catch(() => undefined);
   return {
     async *archives() {
-      yield { prefix: '', data: child.stdout, skip: () => false, rootAdded: true };
+      yield { prefix: '', data: child.stdout, skip: () => false };
     },
     async finish() {
       const code = await exited;
@@ -99,7 +97,7 @@ export async function protocolSource(cfg: PostgresSourceConfig, label: string): 
       for await (const a of stream.archives()) {
         if (a.location === '' && a.name === 'base.tar') {
           // The data directory's pg_tblspc/<oid> entries are the symlinks to the tablespaces just streamed: their content replaces them.
-          yield { prefix: '', data: a.data, skip: (n) => n.startsWith('pg_tblspc/') && streamed.has(n.slice('pg_tblspc/'.length)), rootAdded: true };
+          yield { prefix: '', data: a.data, skip: (n) => n.startsWith('pg_tblspc/') && streamed.has(n.slice('pg_tblspc/'.length)) };
           continue;
         }
         const oid = /^(\d+)\.tar$/.exec(a.name)?.[1];
@@ -107,7 +105,7 @@ export async function protocolSource(cfg: PostgresSourceConfig, label: string): 
           throw new AgentError('CORRUPT', `BASE_BACKUP sent an archive ${JSON.stringify(a.name)} (${a.location}) that is neither base.tar nor one of the tablespaces it listed`);
         }
         streamed.add(oid);
-        yield { prefix: `pg_tblspc/${oid}/`, data: a.data, skip: () => false, rootAdded: false };
+        yield { prefix: `pg_tblspc/${oid}/`, data: a.data, skip: () => false };
       }
     },
     async finish() {

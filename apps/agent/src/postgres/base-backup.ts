@@ -169,15 +169,15 @@ export async function produceBaseBackup(cfg: PostgresSourceConfig, deps: BaseBac
   let finished: SourceEnd;
   try {
     for await (const archive of source.archives()) {
+      // A tablespace's archive holds what is under its directory: that directory becomes pg_tblspc/<oid> in the tree.
+      let rootAdded = archive.prefix === '';
       for await (const { entry, content } of readTarToEnd(archive.data)) {
-        if (entry.name === '' || entry.name === '.') continue;
+        if (entry.name === '' || entry.name === '.' || archive.skip(entry.name)) continue;
         const name = archive.prefix + entry.name;
-        if (archive.skip(entry.name)) continue;
         const meta: EntryMeta = { mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeNs: String(BigInt(Math.round(entry.mtime * 1000)) * 1_000_000n) };
-        if (archive.prefix !== '' && !archive.rootAdded) {
-          // A tablespace's archive holds what is under its directory: that directory becomes pg_tblspc/<oid> in the tree.
+        if (!rootAdded) {
           builder.addDir(archive.prefix.slice(0, -1), { ...meta, mode: 0o700 });
-          archive.rootAdded = true;
+          rootAdded = true;
         }
         if (entry.type === 'dir') builder.addDir(name, meta);
         else if (entry.type === 'symlink') builder.addSymlink(name, meta, entry.linkname);

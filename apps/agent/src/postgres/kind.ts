@@ -36,7 +36,8 @@ export interface PostgresKindDeps {
   /** The daemon's local socket that wal-fetch / wal-push talk to. */
   localSocket?: string;
   /** Reads a restore's first WAL segments ahead in the daemon's local API (LocalApi.readAhead). */
-  walReadAhead?(host: string, source: string, file: string): void;  /** Spools the WAL fetched ahead for a running restore into `dir` (LocalApi.spool), when the local API runs. */
+  walReadAhead?(host: string, source: string, file: string): void;
+  /** Spools the WAL fetched ahead for a running restore into `dir` (LocalApi.spool), when the local API runs. */
   walSpool?(host: string, source: string, dir: string, owner: { uid: number; gid: number }): { close(): Promise<void> } | undefined;
 }
 

@@ -114,12 +114,13 @@ export async function fetchWal(
   // Hashed piece by piece as they open, not 16 MiB in one go: the thread keeps serving in between.
   const hash = createHash('sha256');
   const opened: Buffer[] = [];
+  let total = 0;
   for (const piece of pieces) {
     const b = await piece;
     hash.update(b);
     opened.push(b);
+    total += b.length;
   }
-  const total = opened.reduce((n, b) => n + b.length, 0);
   const size = Number(file.size);
   if (total !== size) {
     throw new WalCorruptError(fileName, undefined, `WAL file ${fileName}: the coordinator sent ${total} bytes, its record says ${size}; recovery must stop here. Run 'pbk verify' on the coordinator`);
