@@ -25,7 +25,7 @@
 import { EventEmitter } from 'node:events';
 import type { Dek } from '@pbk/crypto';
 import { OpenPool, silentLogger, type Logger, type Repository } from '@pbk/storage';
-import type { WireBlob } from '@pbk/protocol';
+import { SharedRing, type BlobAllocator, type WireBlob } from '@pbk/protocol';
 import { DeltaBaseReader } from './delta-base.js';
 import { CoordinatorError } from './errors.js';
 import { Mutex } from './util/mutex.js';
@@ -48,6 +48,13 @@ interface Checked {
 }
 export type BlobState = 'durable' | 'in-flight' | 'absent';
 
+/**
+ * Shared memory for uploaded blobs between their wire message and their pack:
+ * room for every stream's MAX_ACCEPTING_BYTES (16 MiB) of a few agents at once;
+ * beyond that blobs get memory of their own.
+ */
+export const UPLOAD_RING_BYTES = 64 * 1024 * 1024;
+
 /** Flushes makeDurable tries before giving up on blobs still in flight (each waits for every pack write it can see). */
 const MAX_FLUSH_ROUNDS = 4;
 
@@ -66,7 +73,15 @@ export class BlobStore {
   readonly #checking = new Map<string, Promise<void>>();
   readonly #open: OpenPool;
   readonly #bases: DeltaBaseReader;
+  readonly #ring = new SharedRing(UPLOAD_RING_BYTES);
   #storedBytes = 0;
+
+  /**
+   * Memory for UploadBlobs' assemblers: reused shared memory that the check
+   * threads read in place and addBlob copies into the pack (shared-ring.ts
+   * says why). accept() gives it back.
+   */
+  readonly allocate: BlobAllocator = (size) => this.#ring.allocate(size);
 
   /** `open` checks uploaded blobs; by default a pool of this store's own (close() stops it). */
   constructor(
@@ -109,8 +124,22 @@ export class BlobStore {
    * check: stored by the other stream it is a duplicate, refused there it is
    * checked again here. A data blob whose delta hint names a data blob stored
    * whole is stored as a delta against it when that pays (delta-base.ts).
+   * Borrowed memory (blob.release) is given back when this settles.
    */
   async accept(dek: Dek, blob: WireBlob): Promise<Accepted> {
+    try {
+      return await this.#accept(dek, blob);
+    } finally {
+      blob.release?.();
+    }
+  }
+
+  /** Bytes of the shared ring lent out now (metrics, tests). */
+  get ringBytesInUse(): number {
+    return this.#ring.inUse;
+  }
+
+  async #accept(dek: Dek, blob: WireBlob): Promise<Accepted> {
     const k = key(blob.id);
     for (let other = this.#checking.get(k); other !== undefined; other = this.#checking.get(k)) await other.catch(() => undefined);
     if (this.state(blob.id) !== 'absent') return { outcome: 'duplicate', storedBytes: 0, deltaSavedBytes: 0 };
@@ -141,7 +170,7 @@ export class BlobStore {
     this.#accepted.add(k);
     const { sealed, deltaBase } = checked;
     try {
-      // BlobAssembler hands out blobs that own their bytes, so a pack being filled pins no wire message.
+      // addBlob copies the bytes into the pack: the blob's memory can go back when this settles.
       await this.repo.addBlob({ type: blob.type === 'BLOB_TYPE_TREE' ? 'tree' : 'data', id: blob.id, dekId: blob.dekId, sealed, rawLength: blob.rawLength, ...(deltaBase ? { deltaBase } : {}) });
     } catch (err) {
       if (!this.repo.index.has(blob.id)) this.#accepted.delete(k);
@@ -152,8 +181,8 @@ export class BlobStore {
 
   /**
    * The receipt check, and the delta against the hinted base when it pays.
-   * The blob's bytes are moved to the check thread and back, not copied
-   * (BlobAssembler's blobs own their memory).
+   * The blob's bytes are read in place from the shared ring, or moved to the
+   * check thread and back (a blob in memory of its own), never copied.
    */
   async #check(dek: Dek, blob: WireBlob): Promise<Checked> {
     const idKey = this.repo.keys.master.idKey;

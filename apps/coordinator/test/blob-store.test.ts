@@ -69,4 +69,31 @@ describe('BlobStore', () => {
     await store.flush();
     expect(t.repo.index.blobCount).toBe(0);
   });
+
+  it('checks blobs in its shared ring in place, stores them, refuses a damaged one, and takes the memory back', async () => {
+    const good = await sealed();
+    const bad = await sealed();
+    // As UploadBlobs' assembler does: the bytes copied into memory the store lends.
+    const lend = (b: WireBlob): WireBlob => {
+      const m = store.allocate(b.sealed.length)!;
+      b.sealed.copy(m.bytes);
+      return { ...b, sealed: m.bytes, release: m.release };
+    };
+    const inRing = lend(good.blob);
+    const damaged = lend(bad.blob);
+    damaged.sealed[100]! ^= 0xff;
+    expect(inRing.sealed.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(store.ringBytesInUse).toBe(good.blob.sealed.length + bad.blob.sealed.length);
+    const [stored, refused] = await Promise.allSettled([store.accept(good.dek, inRing), store.accept(bad.dek, damaged)]);
+    expect(stored).toMatchObject({ status: 'fulfilled', value: { outcome: 'stored' } });
+    expect(refused).toMatchObject({ status: 'rejected', reason: { code: 'CORRUPT' } });
+    expect(store.ringBytesInUse).toBe(0);
+    // The pack holds a copy: the ring's memory can be reused at once without touching the stored blob.
+    store.allocate(1 << 20)!.bytes.fill(0);
+    await store.makeDurable([good.blob.id]);
+    const entry = t.repo.index.get(good.blob.id)!;
+    expect(entry.length).toBe(good.blob.sealed.length);
+    // Opens from the pack: the bytes the check saw, not what the ring holds now.
+    expect((await t.repo.readBlob(good.blob.id)).length).toBe(200_000);
+  });
 });

@@ -23,7 +23,22 @@ export interface WireBlob {
   deltaBase?: Buffer;
   /** BlobPart.base_only (downloads): not asked for, the base of the next blob. */
   baseOnly?: boolean;
+  /**
+   * Set when `sealed` is borrowed memory (a BlobAssembler's allocator): call
+   * it once nothing reads `sealed` any more (its bytes copied into a pack, or
+   * the blob refused). Safe to call more than once.
+   */
+  release?: () => void;
 }
+
+/** Memory an allocator lends for one blob's bytes. */
+export interface BlobMemory {
+  bytes: Buffer;
+  release(): void;
+}
+
+/** Lends `size` bytes, or answers undefined (the assembler then allocates them itself). */
+export type BlobAllocator = (size: number) => BlobMemory | undefined;
 
 /** Protobuf framing and fixed fields of one part, beyond its data (an over-estimate keeps messages under budget). */
 const PART_OVERHEAD_BYTES = 64;
@@ -91,13 +106,27 @@ export class BlobMessageBatcher {
  * before allocating, so a peer cannot make us reserve memory it never sends).
  */
 export class BlobAssembler {
-  #current: { first: BlobPart__Output; buffer: Buffer; filled: number } | undefined;
+  #current: { first: BlobPart__Output; buffer: Buffer; filled: number; release: (() => void) | undefined } | undefined;
+
+  /**
+   * `allocate`: where blobs' bytes go (the coordinator's SharedRing); without
+   * it, or when it has no room, each blob gets a buffer of its own. Blobs in
+   * borrowed memory carry `release`.
+   */
+  constructor(private readonly allocate?: BlobAllocator) {}
 
   push(parts: readonly BlobPart__Output[]): WireBlob[] {
     const done: WireBlob[] = [];
-    for (const part of parts) {
-      const blob = this.#add(part);
-      if (blob) done.push(blob);
+    try {
+      for (const part of parts) {
+        const blob = this.#add(part);
+        if (blob) done.push(blob);
+      }
+    } catch (err) {
+      // Nobody will see the blobs completed before the bad part: their memory goes back now.
+      for (const blob of done) blob.release?.();
+      this.abort();
+      throw err;
     }
     return done;
   }
@@ -106,9 +135,21 @@ export class BlobAssembler {
   finish(): void {
     if (this.#current) {
       const { first, filled } = this.#current;
-      this.#current = undefined;
+      this.abort();
       throw new ProtocolError('INVALID_ARGUMENT', `the stream ended inside blob ${first.id.toString('hex')} (${filled} of ${first.sealedLength} bytes)`);
     }
+  }
+
+  /** Drops a blob still being assembled (the stream failed): its memory goes back. */
+  abort(): void {
+    this.#current?.release?.();
+    this.#current = undefined;
+  }
+
+  /** Memory for one blob: the allocator's when it has room. */
+  #memory(size: number): { buffer: Buffer; release: (() => void) | undefined } {
+    const lent = this.allocate?.(size);
+    return lent ? { buffer: lent.bytes, release: lent.release } : { buffer: Buffer.allocUnsafe(size), release: undefined };
   }
 
   #add(part: BlobPart__Output): WireBlob | undefined {
@@ -123,14 +164,20 @@ export class BlobAssembler {
       // Decoded messages always have the field (an empty buffer); hand-built parts may leave it out.
       const baseLength = part.deltaBase?.length ?? 0;
       if (baseLength !== 0 && baseLength !== 32) throw framing(`blob ${hex} names a delta base of ${baseLength} bytes, not 32`);
-      // The common case, a blob in one part: hand out its bytes without a copy.
+      // The common case, a blob in one part.
       if (part.data.length === part.sealedLength) {
+        const blob: WireBlob = { id: own(part.id), type: part.type, dekId: own(part.dekId), rawLength: part.rawLength, sealed: part.data };
         // A whole blob in one part is a view into its ~1 MiB message: copy it, so a receiver that
         // keeps the blob (a pack being filled) does not keep the whole message alive with it.
-        const sealed = part.data.byteLength === part.data.buffer.byteLength ? part.data : Buffer.from(part.data);
-        return withDelta({ id: own(part.id), type: part.type, dekId: own(part.dekId), rawLength: part.rawLength, sealed }, part);
+        if (part.data.byteLength !== part.data.buffer.byteLength) {
+          const { buffer, release } = this.#memory(part.sealedLength);
+          part.data.copy(buffer);
+          blob.sealed = buffer;
+          if (release) blob.release = release;
+        }
+        return withDelta(blob, part);
       }
-      this.#current = { first: part, buffer: Buffer.allocUnsafe(part.sealedLength), filled: 0 };
+      this.#current = { first: part, ...this.#memory(part.sealedLength), filled: 0 };
     }
     const cur = this.#current;
     const { first } = cur;
@@ -153,7 +200,9 @@ export class BlobAssembler {
     cur.filled += part.data.length;
     if (cur.filled < first.sealedLength) return undefined;
     this.#current = undefined;
-    return withDelta({ id: own(first.id), type: first.type as WireBlobType, dekId: own(first.dekId), rawLength: first.rawLength, sealed: cur.buffer }, first);
+    const blob: WireBlob = { id: own(first.id), type: first.type as WireBlobType, dekId: own(first.dekId), rawLength: first.rawLength, sealed: cur.buffer };
+    if (cur.release) blob.release = cur.release;
+    return withDelta(blob, first);
   }
 }
 

@@ -7,6 +7,7 @@
  * - limits.ts  deadlines, message sizes, keepalive: every number with its reason
  * - stream.ts  flow-controlled writes and idle timers for streams
  * - blobs.ts   framing of sealed blobs into ~1 MiB messages and back
+ * - shared-ring.ts  reused shared memory for received blobs that worker threads read in place
  * - `v1`       every generated message type (`v1.SnapshotInfo__Output`, `v1.AgentServiceHandlers`)
  *
  * Imports no other @pbk lib.
@@ -84,4 +85,5 @@ export {
 
 export { watchIdle, writeMessage, type IdleTimer } from './stream.js';
 
-export { BlobAssembler, BlobMessageBatcher, type WireBlob, type WireBlobType } from './blobs.js';
+export { BlobAssembler, BlobMessageBatcher, type BlobAllocator, type BlobMemory, type WireBlob, type WireBlobType } from './blobs.js';
+export { SharedRing } from './shared-ring.js';

@@ -266,7 +266,7 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         call.destroy(new CoordinatorError('DEADLINE_EXCEEDED', `no upload message for ${STREAM_IDLE_TIMEOUT_MS / 1000} s: the stream was dropped; nothing of it was acknowledged, upload again`));
       });
       let run: OpenRun | undefined;
-      const assembler = new BlobAssembler();
+      const assembler = new BlobAssembler(store.allocate);
       const ids: Buffer[] = [];
       let stored = 0;
       let duplicate = 0;
@@ -325,6 +325,7 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         if (failure) throw failure.err;
       } finally {
         idle.stop();
+        assembler.abort();
         // Nothing of a refused stream may still be running when the refusal goes out.
         await Promise.allSettled(accepting);
         // Counted even for a refused stream: what it stored stays stored (a re-upload is a duplicate).

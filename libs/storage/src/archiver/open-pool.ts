@@ -101,7 +101,7 @@ export class OpenPool {
    * for good); other buffers are copied. A restore's blobs fresh off the wire.
    */
   async openMoving(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, base?: DeltaBase): Promise<Buffer> {
-    const move = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength;
+    const move = ownsItsMemory(sealed);
     return (await this.run(dek, idKey, id, sealed, rawLength, undefined, true, move, base, false, false)).plaintext!;
   }
 
@@ -116,7 +116,7 @@ export class OpenPool {
    * pays. `base`'s bytes are copied; `sealed` is moved as in verifyMoving.
    */
   async checkForDelta(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, base: DeltaBase): Promise<CheckedUpload> {
-    const move = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength;
+    const move = ownsItsMemory(sealed);
     const r = await this.run(dek, idKey, id, sealed, rawLength, undefined, false, move, base, true);
     return { sealed: r.sealed, delta: r.delta, baseProblem: r.baseProblem };
   }
@@ -125,11 +125,12 @@ export class OpenPool {
    * verify() without the copy of `sealed` (up to 1 MiB per blob, the coordinator's
    * receipt check): a buffer that owns its whole ArrayBuffer is moved to the worker
    * and back, and is empty (detached) until this resolves. Use the returned buffer,
-   * never `sealed`, afterwards; on an error the bytes are gone. Other buffers are
-   * copied, as verify() does.
+   * never `sealed`, afterwards; on an error the bytes are gone. A view onto a
+   * SharedArrayBuffer (the coordinator's SharedRing) is read in place: it must not
+   * change until this settles. Other buffers are copied, as verify() does.
    */
   async verifyMoving(dek: Dek, idKey: Buffer, id: Buffer, sealed: Buffer, rawLength: number | undefined, packId?: string): Promise<Buffer> {
-    const move = sealed.byteOffset === 0 && sealed.byteLength === sealed.buffer.byteLength;
+    const move = ownsItsMemory(sealed);
     return (await this.run(dek, idKey, id, sealed, rawLength, packId, false, move, undefined, false)).sealed;
   }
 
@@ -182,9 +183,19 @@ export class OpenPool {
   }
 }
 
+/** A view onto shared memory: a worker reads it where it is (neither copied nor moved). */
+function isShared(b: Uint8Array): boolean {
+  return b.buffer instanceof SharedArrayBuffer;
+}
+
+/** A buffer that is its whole ArrayBuffer can be moved to a worker (transferred) instead of copied. */
+function ownsItsMemory(b: Uint8Array): boolean {
+  return !isShared(b) && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+}
+
 function post(worker: Worker, taskId: number, job: Job): void {
   let sealed: Uint8Array;
-  if (job.move) {
+  if (job.move || isShared(job.sealed)) {
     sealed = job.sealed;
   } else {
     sealed = new Uint8Array(job.sealed.length);
@@ -203,7 +214,7 @@ function post(worker: Worker, taskId: number, job: Job): void {
     returnSealed: job.move && job.returnSealed,
     makeDelta: job.makeDelta,
   };
-  const transfer = [sealed.buffer as ArrayBuffer];
+  const transfer = isShared(sealed) ? [] : [sealed.buffer as ArrayBuffer];
   if (job.base) {
     const b = job.base;
     msg.base = { id: compact(b.id), dekId: compact(b.dek.id), dekKey: compact(b.dek.key), sealed: new Uint8Array(b.sealed), rawLength: b.rawLength, packId: b.packId };

@@ -46,6 +46,8 @@ export interface OpOptions {
  * - every failure is one of the typed StorageErrors (the backend classifies its own errors).
  * - an aborted signal rejects with CancelledError and leaves no partial object.
  * - list never shows a put in progress (no temp objects, no prefixes of objects).
+ * - put reads a Buffer only until it settles (resolved or rejected): the caller
+ *   may reuse that memory afterwards (the repository reuses its pack buffers).
  *
  * Decorators (retrying.ts, throttled.ts) add retries and limits; wrapBackend (compose.ts)
  * is the one place they are stacked. The contract suite is test/backend-contract.ts.

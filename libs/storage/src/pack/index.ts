@@ -1,4 +1,5 @@
 export { PackBuilder, type SealedBlob, type FinishedPack } from './builder.js';
+export { PackBuffers } from './buffers.js';
 export { readPackEntries, entriesFromPackBytes } from './reader.js';
 export { packName, packIdFromName } from './names.js';
 export {

@@ -6,7 +6,7 @@ import { BlobMissingError, NotFoundError, ObjectCorruptError, StorageError } fro
 import { BlobIndex, decodeIndexFile, encodeIndexFile, idKey, IndexFormatError, type IndexEntry, type IndexFile } from '../index/index.js';
 import { KeyRing, type KekInput, type KeyAccessHook } from '../keys/index.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { PackBuilder, packName, type PackEntry, type SealedBlob } from '../pack/index.js';
+import { PackBuffers, PackBuilder, packName, type PackEntry, type SealedBlob } from '../pack/index.js';
 import { CONFIG_NAME, REPOSITORY_FORMAT_VERSION, type RepositoryConfig } from './config.js';
 import { OBJECT_FOLDERS, openObject, sealObject, type ObjectKind } from './objects.js';
 
@@ -66,7 +66,8 @@ export class Repository {
   readonly damagedIndexObjects: string[] = [];
   /** Blob ids accepted by addBlob but not yet in a durable, indexed pack. */
   private readonly pending = new Set<string>();
-  private builder = new PackBuilder();
+  private readonly packBuffers: PackBuffers;
+  private builder: PackBuilder;
   private readonly writes = new Set<Promise<void>>();
   private unindexed: { packId: string; entries: PackEntry[] }[] = [];
   private writeError: unknown;
@@ -82,6 +83,11 @@ export class Repository {
     options: RepositoryOptions,
   ) {
     this.opts = compile(options);
+    // A pack closes once it reaches the target: room for one more chunk past it, and a MiB for
+    // compression overhead and the trailer (a larger tree blob makes its pack's buffer grow).
+    // Pages are touched only as packs fill them.
+    this.packBuffers = new PackBuffers(this.opts.packTargetBytes + config.chunker.maxSize + (1 << 20), this.opts.maxPackWrites + 1);
+    this.builder = new PackBuilder(this.packBuffers);
   }
 
   get logger(): Logger {
@@ -199,6 +205,8 @@ export class Repository {
   /**
    * Appends a sealed blob to the open pack; resolves once the blob is accepted
    * (not yet durable: call flush). Waits when maxPackWrites packs are in flight.
+   * The sealed bytes are copied into the pack: the caller may reuse its buffer
+   * once this settles.
    */
   async addBlob(blob: SealedBlob): Promise<void> {
     this.throwIfWriteFailed();
@@ -219,13 +227,13 @@ export class Repository {
 
   private async closePack(): Promise<void> {
     const builder = this.builder;
-    this.builder = new PackBuilder();
+    this.builder = new PackBuilder(this.packBuffers);
     while (this.writes.size >= this.opts.maxPackWrites) await Promise.race(this.writes);
     this.throwIfWriteFailed();
     const pack = builder.finish(this.keys.master.metaKey);
-    // One buffer: a few large writes instead of one per blob, and a Buffer put can be retried.
-    const bytes = Buffer.concat(pack.parts, pack.length);
-    pack.parts.length = 0;
+    // One buffer (the builder's, reused for a later pack once this write settles): a few large
+    // writes instead of one per blob, and a Buffer put can be retried.
+    const bytes = pack.parts.length === 1 ? pack.parts[0]! : Buffer.concat(pack.parts, pack.length);
     const write = this.backend
       .put(packName(pack.id), bytes)
       .then(async () => {
@@ -239,7 +247,10 @@ export class Repository {
         this.writeError ??= err;
         for (const e of pack.entries) this.pending.delete(idKey(e.id));
       })
-      .finally(() => this.writes.delete(write));
+      .finally(() => {
+        pack.release();
+        this.writes.delete(write);
+      });
     this.writes.add(write);
   }
 
@@ -265,7 +276,8 @@ export class Repository {
 
   /** Drops what was added but not flushed (a failed run); durable packs stay for GC to judge. */
   abandonWrites(): void {
-    this.builder = new PackBuilder();
+    this.builder.discard();
+    this.builder = new PackBuilder(this.packBuffers);
     this.pending.clear();
   }
 
