@@ -13,8 +13,12 @@ npx nx run-many -t build --outputStyle=static >&2
 demo="${PBK_DEMO_DIR:-$(mktemp -d -t pbk-demo-XXXXXX)}"
 mkdir -p "$demo"
 data="$demo/coordinator" state="$demo/agent-state" sample="$demo/sample" restored="$demo/restored"
-coordinator=(node apps/coordinator/dist/main.js)
-agent=(node apps/agent/dist/main.js)
+# Each daemon as its bin starts it: node with the flags its shebang names (the heap setting).
+shebang_flags() { sed -n '1s|^#!/usr/bin/env -S node||p' "$1"; }
+# shellcheck disable=SC2046 # the flags are words
+coordinator=(node $(shebang_flags apps/coordinator/dist/main.js) apps/coordinator/dist/main.js)
+# shellcheck disable=SC2046
+agent=(node $(shebang_flags apps/agent/dist/main.js) apps/agent/dist/main.js)
 pbk=(node apps/cli/dist/main.js)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }

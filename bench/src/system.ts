@@ -94,7 +94,7 @@ export class LineProcess {
   ) {
     installExitHook();
     const keep = opts.keep ?? 400;
-    this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script, ...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...shebangNodeFlags(script), ...(opts.nodeArgs ?? []), script, ...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     if (this.child.pid === undefined) throw new Error(`${name}: could not start ${script}`);
     this.pid = this.child.pid;
     children.add(this.child);
@@ -187,11 +187,22 @@ export class LineProcess {
   }
 }
 
+/**
+ * The node flags a script's shebang names (`#!/usr/bin/env -S node FLAGS`):
+ * the benchmarks start each daemon with the flags its bin starts it with
+ * (the heap setting in docs/agent-coordinator.md, "Node.js heap").
+ */
+export function shebangNodeFlags(script: string): string[] {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0] ?? '';
+  const flags = /^#!\/usr\/bin\/env -S node\s+(.*)$/.exec(first)?.[1]?.trim();
+  return flags ? flags.split(/\s+/) : [];
+}
+
 /** Runs a command to its end: exit code and all output (stdout and stderr apart). */
 export function runToEnd(script: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   installExitHook();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...shebangNodeFlags(script), script, ...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     children.add(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];

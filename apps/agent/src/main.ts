@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=128
 /**
  * pbk-agent: the per-host daemon of Privatus Backup.
  *
@@ -10,6 +10,12 @@
  *
  * This file is the edge: it picks the command, parses its flags, and is the
  * only place that turns errors into exit codes (EXIT_FOR_CODE).
+ *
+ * The shebang starts V8 with a 128 MiB old generation before its first full
+ * collection (docs/agent-coordinator.md, "Node.js heap"): with its default, the few
+ * promoted buffers of a busy upload kept the heap at its limit and V8 ran a full
+ * collection about every 100 ms (bench/RESULTS.md, session 8). Start the daemon
+ * through the shebang (its bin, the systemd unit), or pass the same flag to node.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=128
 /**
  * pbk-coordinator: one entry point, one subcommand per file in commands/.
  *
@@ -9,6 +9,12 @@
  * Exit codes: 0 ok, 1 failure (the message says why), 2 usage error.
  * Logs are pino JSON lines on stdout (level from PBK_LOG_LEVEL, default info);
  * `token` prints the token alone on stdout and logs nothing there.
+ *
+ * The shebang starts V8 with a 128 MiB old generation before its first full
+ * collection (docs/agent-coordinator.md, "Node.js heap"): with its default, the few
+ * promoted buffers of a busy upload kept the heap at its limit and V8 ran a full
+ * collection about every 100 ms (bench/RESULTS.md, session 8). Start the daemon
+ * through the shebang (its bin, the systemd unit), or pass the same flag to node.
  */
 import { isErrorCode } from '@pbk/protocol';
 import { runInit, INIT_USAGE } from './commands/init.js';
