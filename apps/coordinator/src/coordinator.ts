@@ -51,6 +51,13 @@ const SWEEP_INTERVAL_MS = 60_000;
  * would run outside that serialization.
  */
 const PACKS_PER_INDEX = Number.MAX_SAFE_INTEGER;
+/**
+ * Packs written (and fsynced) at once while the next one fills. With one, every
+ * upload stream stopped while a 32 MiB pack was written: on a 1 GiB first backup
+ * the agent sat idle for ~0.5 s in bursts (bench/RESULTS.md, session 8). Each
+ * costs one pack buffer (PackBuffers) of memory.
+ */
+const MAX_PACK_WRITES = 2;
 
 export async function startCoordinator(config: CompiledServeConfig, rootLogger: Logger & { child(b: object): Logger }): Promise<RunningCoordinator> {
   const logger = rootLogger.child({ component: 'coordinator' });
@@ -80,6 +87,7 @@ export async function startCoordinator(config: CompiledServeConfig, rootLogger: 
     const repo = await Repository.open(wrapBackend(new LocalBackend(paths.repository)), { kind: 'key', key: kek }, {
       packTargetBytes: config.packTargetBytes,
       packsPerIndex: PACKS_PER_INDEX,
+      maxPackWrites: MAX_PACK_WRITES,
       now: config.now,
       logger: rootLogger.child({ component: 'repository' }),
       onKeyAccess: (e) => auditor.keyAccess(e),
