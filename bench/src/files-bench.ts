@@ -56,6 +56,9 @@ export const USAGE = `usage: node bench/dist/files-bench.js [options]
   --edits N           edits of the watched file for change-to-durable (default 50)
   --restores N        restore the second snapshot N times (end to end and local alternating; default 1):
                       restore_s is the median, every run in restore_samples_s; for a noisy machine
+  --local-runs N      run the local engine's first and second backups N times, each pair into a fresh
+                      repository (default 1): its figures are the medians, every run in *_samples_s;
+                      the end-to-end backups run once (their repository is the coordinator's)
   --debounce-ms MS    the watched source's debounceMs (default: the agent's default, 500)
   --gap-ms MS         pause after each edit's snapshot before the next edit (default 300)
   --work DIR          parent dir for the temp dir (data, coordinator, agent, restores; default the OS temp dir)
@@ -81,6 +84,8 @@ export interface FilesOptions {
   edits: number;
   /** Restores of the second snapshot (each engine), for a median on a noisy machine. */
   restores: number;
+  /** Local-engine backup pairs (first + second), each into a fresh repository, for a median. */
+  localRuns: number;
   debounceMs?: number;
   gapMs: number;
   work?: string;
@@ -104,6 +109,7 @@ export function parseFilesOptions(argv: readonly string[]): FilesOptions | null 
     options: {
       data: { type: 'string' }, generate: { type: 'string' }, seed: { type: 'string' }, fraction: { type: 'string' },
       edits: { type: 'string' }, 'debounce-ms': { type: 'string' }, 'gap-ms': { type: 'string' }, work: { type: 'string' }, 'cpu-prof': { type: 'string' }, restores: { type: 'string' },
+      'local-runs': { type: 'string' },
       keep: { type: 'boolean' }, 'no-restore': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -127,6 +133,7 @@ export function parseFilesOptions(argv: readonly string[]): FilesOptions | null 
     fraction,
     edits,
     restores: Math.max(1, nonNegativeInt(values.restores, '--restores', 1, 100)),
+    localRuns: Math.max(1, nonNegativeInt(values['local-runs'], '--local-runs', 1, 9)),
     ...(debounceMs !== undefined ? { debounceMs } : {}),
     gapMs: nonNegativeInt(values['gap-ms'], '--gap-ms', 300, 600_000),
     ...(values.work !== undefined ? { work: resolve(values.work) } : {}),
@@ -349,8 +356,10 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
       log(`${label}: ${s.toFixed(2)} s, ${files[`${label}_MBps`]} MB/s`);
     };
 
-    const engine = new PbkEngine(join(work, 'local-repo'));
-    mkdirSync(engine.repoDir);
+    // One repository per local run; the first one's snapshots are the ones restored.
+    const engines = Array.from({ length: opts.localRuns }, (_, i) => new PbkEngine(join(work, i === 0 ? 'local-repo' : `local-repo-${i + 1}`)));
+    for (const e of engines) mkdirSync(e.repoDir);
+    const engine = engines[0]!;
     const localSnapshots: string[] = [];
     const localPeaks: Record<string, number | null> = {};
     const localRecord = (phase: string, m: Measured): void => {
@@ -359,17 +368,28 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
       localFigures['peak_rss_bytes'] = peaks.length ? Math.max(...peaks) : null;
     };
     const localBackup = async (label: 'first_backup' | 'second_backup', bytes: number): Promise<void> => {
-      const b = await engine.backup(dataDir);
-      localSnapshots.push(b.snapshot);
-      localRecord(label, b.measured);
-      localFigures[`${label}_s`] = round(b.measured.wallSeconds);
-      localFigures[`${label}_MBps`] = mbps(bytes, b.measured.wallSeconds);
-      log(`local ${label}: ${b.measured.wallSeconds.toFixed(2)} s`);
+      const samples: number[] = [];
+      let b: Awaited<ReturnType<PbkEngine['backup']>> | undefined;
+      for (const [i, e] of engines.entries()) {
+        const run = await e.backup(dataDir);
+        if (i === 0) b = run;
+        samples.push(run.measured.wallSeconds);
+        if (engines.length > 1) log(`local ${label} (run ${i + 1} of ${engines.length}): ${run.measured.wallSeconds.toFixed(2)} s`);
+        spawnSync('sync');
+      }
+      localSnapshots.push(b!.snapshot);
+      if (engines.length > 1) localFigures[`${label}_samples_s`] = samples.map((v) => round(v));
+      localRecord(label, b!.measured);
+      const s = percentile(samples, 50)!;
+      localFigures[`${label}_s`] = round(s);
+      localFigures[`${label}_MBps`] = mbps(bytes, s);
+      log(`local ${label}: ${s.toFixed(2)} s${engines.length > 1 ? ' (median)' : ''}`);
     };
 
     // ------------------------------------------------------------ first backups
     await e2e.phase('first backup', () => backup('first_backup', before.bytes));
     await local.phase('init', async () => {
+      for (const e of engines.slice(1)) await e.init();
       localRecord('init', (await engine.init()));
     });
     await local.phase('first backup', () => localBackup('first_backup', before.bytes));

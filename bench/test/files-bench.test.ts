@@ -8,7 +8,7 @@ import { percentile, summarize } from '../src/stats.js';
 
 describe('parseFilesOptions', () => {
   it('has the documented defaults: 1 GiB generated, 50 edits, agent debounce, 300 ms gap', () => {
-    expect(parseFilesOptions([])).toEqual({ generate: 1024 ** 3, seed: 1, fraction: 0.05, edits: 50, gapMs: 300, keep: false, json: false, restore: true, restores: 1 });
+    expect(parseFilesOptions([])).toEqual({ generate: 1024 ** 3, seed: 1, fraction: 0.05, edits: 50, gapMs: 300, keep: false, json: false, restore: true, restores: 1, localRuns: 1 });
   });
 
   it('takes --data as an absolute path, and the other options', () => {
@@ -17,6 +17,7 @@ describe('parseFilesOptions', () => {
     expect(parseFilesOptions(['--generate', '200MiB'])?.generate).toBe(200 * 1024 * 1024);
     expect(parseFilesOptions(['--cpu-prof', 'prof'])?.cpuProf).toBe(resolve('prof'));
     expect(parseFilesOptions(['--no-restore'])?.restore).toBe(false);
+    expect(parseFilesOptions(['--local-runs', '3'])?.localRuns).toBe(3);
   });
 
   it('returns null for --help', () => {
@@ -33,6 +34,7 @@ describe('parseFilesOptions', () => {
     expect(() => parseFilesOptions(['--debounce-ms', '700000'])).toThrow(/--debounce-ms/);
     expect(() => parseFilesOptions(['--fraction', '1'])).toThrow(/--fraction/);
     expect(() => parseFilesOptions(['--seed', 'x'])).toThrow(/--seed/);
+    expect(() => parseFilesOptions(['--local-runs', '10'])).toThrow(/--local-runs/);
     expect(() => parseFilesOptions(['--nope'])).toThrow(/nope/);
     expect(() => parseFilesOptions(['stray'])).toThrow();
   });
