@@ -29,9 +29,23 @@ export class SharedRing {
   readonly #leases: (Lease | undefined)[] = [];
   #first = 0;
   #inUse = 0;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #lastLeaseAt = 0;
 
-  constructor(readonly capacity: number) {
+  /**
+   * @param idleMs the memory is dropped once no lease was live for this long: a daemon
+   *   between backups holds none of it (a timer that keeps no process alive)
+   */
+  constructor(
+    readonly capacity: number,
+    readonly idleMs = 30_000,
+  ) {
     if (!Number.isSafeInteger(capacity) || capacity <= 0) throw new RangeError(`a shared ring needs a positive size, got ${capacity}`);
+  }
+
+  /** Whether the ring holds its shared memory now (it is created at the first lease). */
+  get holdsMemory(): boolean {
+    return this.#memory !== undefined;
   }
 
   /** Bytes of leases not yet released. */
@@ -49,6 +63,7 @@ export class SharedRing {
     if (!Number.isSafeInteger(size) || size <= 0 || size > this.capacity) return undefined;
     const start = this.#place(size);
     if (start === undefined) return undefined;
+    this.#lastLeaseAt = performance.now();
     // Created at the first blob: a process that never receives one keeps no shared memory.
     this.#memory ??= Buffer.from(new SharedArrayBuffer(this.capacity));
     const lease: Lease = { start, end: start + size, released: false };
@@ -82,9 +97,28 @@ export class SharedRing {
     if (this.#first === this.#leases.length) {
       this.#leases.length = 0;
       this.#first = 0;
+      this.#dropWhenIdle();
     } else if (this.#first > 1024 && this.#first * 2 > this.#leases.length) {
       this.#leases.splice(0, this.#first);
       this.#first = 0;
     }
+  }
+
+  /**
+   * Every lease is back: the memory goes once no lease was taken for idleMs
+   * (views handed out earlier keep it alive until they are gone). One timer at
+   * a time, looked at when it fires: a busy ring empties thousands of times a
+   * second.
+   */
+  #dropWhenIdle(): void {
+    if (this.#idleTimer !== undefined || this.#memory === undefined) return;
+    const check = (): void => {
+      this.#idleTimer = undefined;
+      if (this.leases > 0) return; // the release of the last live lease schedules it again
+      const idle = performance.now() - this.#lastLeaseAt;
+      if (idle >= this.idleMs) this.#memory = undefined;
+      else this.#idleTimer = setTimeout(check, this.idleMs - idle).unref();
+    };
+    this.#idleTimer = setTimeout(check, this.idleMs).unref();
   }
 }

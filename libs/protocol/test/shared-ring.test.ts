@@ -8,6 +8,7 @@ import type { BlobPart__Output } from '../src/generated/pbk/v1/BlobPart.js';
 import { SharedRing } from '../src/shared-ring.js';
 
 const offsetOf = (m: BlobMemory): number => m.bytes.byteOffset;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('SharedRing', () => {
   it('lends views of one SharedArrayBuffer and takes space back only once every older lease is released', () => {
@@ -41,6 +42,26 @@ describe('SharedRing', () => {
     expect([ring.allocate(0), ring.allocate(101), ring.allocate(-1)]).toEqual([undefined, undefined, undefined]);
     for (const m of [b, c, d]) m.release();
     expect(ring.inUse).toBe(0);
+  });
+
+  it('drops its memory once idle, and takes new memory at the next lease', async () => {
+    const ring = new SharedRing(1000, 30);
+    expect(ring.holdsMemory).toBe(false);
+    const a = ring.allocate(100)!;
+    a.release();
+    expect(ring.holdsMemory).toBe(true);
+    // A lease taken before the idle time is up keeps the memory.
+    await sleep(15);
+    const b = ring.allocate(100)!;
+    await sleep(40);
+    expect(ring.holdsMemory).toBe(true);
+    b.release();
+    await sleep(80);
+    expect(ring.holdsMemory).toBe(false);
+    const c = ring.allocate(100)!;
+    expect(ring.holdsMemory).toBe(true);
+    expect(c.bytes.buffer).not.toBe(a.bytes.buffer);
+    c.release();
   });
 
   it('keeps live leases apart under random sizes and release orders', () => {

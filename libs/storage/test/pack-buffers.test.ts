@@ -97,4 +97,14 @@ describe('PackBuilder with PackBuffers', () => {
     builder.discard();
     expect(buffers.kept).toBe(1);
   });
+
+  it('drops kept buffers once no pack came for idleMs', async () => {
+    const buffers = new PackBuffers(1 << 16, 2, 30);
+    const builder = new PackBuilder(buffers);
+    builder.add(blob(1000));
+    builder.finish(metaKey).release();
+    expect(buffers.kept).toBe(1);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(buffers.kept).toBe(0);
+  });
 });

@@ -12,14 +12,18 @@
  */
 export class PackBuffers {
   readonly #free: Buffer[] = [];
+  #idleTimer: NodeJS.Timeout | undefined;
 
   /**
    * @param capacity bytes of a new buffer (a pack's target size plus room for its last blob and trailer)
    * @param keep buffers kept for reuse (the packs written at once, plus the one being filled)
+   * @param idleMs kept buffers are dropped once none was taken for this long: a daemon
+   *   between backups holds no pack memory (a timer that keeps no process alive)
    */
   constructor(
     readonly capacity: number,
     readonly keep: number,
+    readonly idleMs = 30_000,
   ) {}
 
   /** A buffer of at least `min` bytes, kept or new. Its content is undefined. */
@@ -32,6 +36,13 @@ export class PackBuffers {
   /** Back for reuse: nothing may read or write `buf` afterwards. One grown far past the capacity is left to the collector. */
   give(buf: Buffer): void {
     if (this.#free.length < this.keep && buf.length <= 2 * this.capacity) this.#free.push(buf);
+    // Restarted by every give: the buffers go once packs stop coming, not mid-backup.
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.#free.length = 0;
+      this.#idleTimer = undefined;
+    }, this.idleMs);
+    this.#idleTimer.unref();
   }
 
   /** Buffers kept now (for tests and metrics). */
