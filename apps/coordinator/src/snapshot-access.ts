@@ -65,6 +65,20 @@ export class ReferenceCache {
     return p;
   }
 
+  /**
+   * Walks a just-committed snapshot in the background. The next incremental
+   * run of its source reads the snapshot's trees through DownloadBlobs, which
+   * needs this set; built on demand, the run's first tree waited for the walk
+   * of every tree (~0.1 s per GiB of files, at the start of every incremental
+   * backup). The work is the same, done while the coordinator is otherwise idle.
+   */
+  warm(snapshot: SnapshotWithId): void {
+    setImmediate(() => {
+      // A failure here only means the next DownloadBlobs walks again (and reports it).
+      this.get(snapshot).catch(() => undefined);
+    });
+  }
+
   /** A snapshot whose references are kept (snapshots never change), or undefined. */
   snapshot(hex: string): SnapshotWithId | undefined {
     return this.#snapshots.get(hex);

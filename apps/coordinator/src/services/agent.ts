@@ -409,6 +409,8 @@ export function agentService(ctx: ServiceContext): v1.AgentServiceHandlers {
         runs.finish(run);
         if (completeTrees.size + trees.length > MAX_COMPLETE_TREES) completeTrees.clear();
         for (const t of trees) completeTrees.add(t);
+        // The next run of this source reads this snapshot's trees: have their ids ready.
+        refs.warm(withId);
         metrics.backupsCommitted++;
         log.info({ run: run.id, snapshot: id, source: sourceLabel(run.source), files: snapshot.summary.files }, 'backup committed');
         return { snapshot: snapshotToWire(withId) };
