@@ -16,7 +16,7 @@ import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
+import { startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
 import { built, PbkSystem } from './pg-harness.js';
 
 const PASSWORD = 'Right-horse-battery-91';
@@ -104,17 +104,8 @@ ${common}
   });
 
   it('the database stopping mid base backup fails the job clearly; nothing is committed; the repository verifies clean', async () => {
-    const before = sys.agent!.lines.length;
-    const running = sys.backup('fragile');
-    running.catch(() => undefined);
-    await sys.agent!.waitFor((l) => l.includes('base backup started') && l.includes('fragile') && sys.agent!.lines.indexOf(l) >= before, 30_000);
-    await new Promise((r) => setTimeout(r, 1500));
-    await runAsPg('pg_ctl', ['-D', cluster.dataDir, '-m', 'immediate', '-w', 'stop']);
-    try {
-      await expect(running).rejects.toMatchObject({ details: expect.stringMatching(/pg_basebackup: the PostgreSQL server at postgres@127\.0\.0\.1:\d+ stopped, restarted or is unreachable \(source fragile\).*Nothing was committed/) });
-    } finally {
-      await cluster.start();
-    }
+    const err = await sys.backupWithServerStopped('fragile', cluster, 1500);
+    expect(err).toMatchObject({ details: expect.stringMatching(/pg_basebackup: the PostgreSQL server at postgres@127\.0\.0\.1:\d+ stopped, restarted or is unreachable \(source fragile\).*Nothing was committed/) });
     expect(await sys.snapshots('fragile')).toEqual([]);
     const s = (await sys.status()).sources.find((x) => x.source?.name === 'fragile');
     expect(s?.state).toBe('failing');

@@ -15,9 +15,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgAvailable, pgTempDir, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
+import { pgTempDir, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
 import type { v1 } from '@pbk/protocol';
-import { built, PbkSystem } from './pg-harness.js';
+import { itHasThePgPrograms, PbkSystem } from './pg-harness.js';
 
 const sys = new PbkSystem();
 let pg: PgCluster;
@@ -46,10 +46,7 @@ function lastCommit(): { hintedBlobs: number; uploadedBytes: number } {
 }
 
 describe('postgres: base backups store changed relation chunks as deltas', () => {
-  it('has the programs it needs (built dist/, PostgreSQL 15)', () => {
-    expect(built(), 'build first: npx nx run-many -t build').toBe(true);
-    expect(pgAvailable(), 'PostgreSQL 15 server programs in /usr/lib/postgresql/15/bin').toBe(true);
-  });
+  itHasThePgPrograms();
 
   beforeAll(async () => {
     pg = await startPgCluster();

@@ -10,8 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
 import { channelCredentials, clientChannelOptions, loadProtocol, type v1 } from '@pbk/protocol';
+import { pgAvailable, runAsPg, type PgCluster } from '@pbk/testkit';
+import { expect, it } from 'vitest';
 
 export const built = (): boolean => existsSync(COORDINATOR) && existsSync(AGENT) && existsSync(CLI);
+
+/** The first test of a PostgreSQL suite: says plainly what is missing instead of failing in beforeAll. */
+export function itHasThePgPrograms(): void {
+  it('has the programs it needs (built dist/, PostgreSQL 15)', () => {
+    expect(built(), 'build first: npx nx run-many -t build').toBe(true);
+    expect(pgAvailable(), 'PostgreSQL 15 server programs in /usr/lib/postgresql/15/bin').toBe(true);
+  });
+}
 
 import { AGENT, CLI, COORDINATOR, runProc, startProc, type Proc } from './procs.js';
 export { AGENT, CLI, COORDINATOR, runProc, startProc, type Proc };
@@ -129,6 +139,28 @@ export class PbkSystem {
       call.on('error', reject);
       call.on('end', () => (snap ? resolve(snap) : reject(new Error('backup ended without a snapshot'))));
     });
+  }
+
+  /**
+   * Starts a backup of `source`, stops `cluster` (immediate) `afterMs` into its
+   * base backup and starts it again; resolves with the error the backup failed
+   * with (rejects if it did not fail).
+   */
+  async backupWithServerStopped(source: string, cluster: PgCluster, afterMs: number): Promise<unknown> {
+    const before = this.agent!.lines.length;
+    const running = this.backup(source);
+    running.catch(() => undefined);
+    await this.agent!.waitFor((l) => l.includes('base backup started') && l.includes(source) && this.agent!.lines.indexOf(l) >= before, 30_000);
+    await new Promise((r) => setTimeout(r, afterMs));
+    await runAsPg('pg_ctl', ['-D', cluster.dataDir, '-m', 'immediate', '-w', 'stop']);
+    try {
+      await running;
+    } catch (err) {
+      return err;
+    } finally {
+      await cluster.start();
+    }
+    throw new Error(`the backup of ${source} succeeded although its server stopped mid-way`);
   }
 
   restore(req: v1.RestoreRequest, ms = 180_000): Promise<v1.RestoreDone__Output> {

@@ -13,8 +13,8 @@ import { existsSync } from 'node:fs';
 import { lstat, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgAvailable, pgOsIds, pgTempDir, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
-import { built, PbkSystem, postgresSourceYaml } from './pg-harness.js';
+import { pgOsIds, pgTempDir, runAsPg, startPgCluster, stopAllPgClusters, type PgCluster } from '@pbk/testkit';
+import { itHasThePgPrograms, PbkSystem, postgresSourceYaml } from './pg-harness.js';
 
 const sys = new PbkSystem();
 let pg: PgCluster;
@@ -39,10 +39,7 @@ async function listing(dir: string): Promise<string[]> {
 }
 
 describe('postgres: a cluster with a tablespace outside the data directory', () => {
-  it('has the programs it needs (built dist/, PostgreSQL 15)', () => {
-    expect(built(), 'build first: npx nx run-many -t build').toBe(true);
-    expect(pgAvailable(), 'PostgreSQL 15 server programs in /usr/lib/postgresql/15/bin').toBe(true);
-  });
+  itHasThePgPrograms();
 
   beforeAll(async () => {
     pg = await startPgCluster();
@@ -124,18 +121,9 @@ describe('postgres: a cluster with a tablespace outside the data directory', () 
   });
 
   it('the database stopping mid BASE_BACKUP fails the job clearly; nothing is committed; the repository verifies clean', async () => {
-    const before = sys.agent!.lines.length;
-    const running = sys.backup('slow');
-    running.catch(() => undefined);
-    await sys.agent!.waitFor((l) => l.includes('base backup started') && l.includes('slow') && sys.agent!.lines.indexOf(l) >= before, 30_000);
-    // 1 MiB/s against ~30 MB: well inside the stream.
-    await new Promise((r) => setTimeout(r, 2000));
-    await runAsPg('pg_ctl', ['-D', pg.dataDir, '-m', 'immediate', '-w', 'stop']);
-    try {
-      await expect(running).rejects.toMatchObject({ details: expect.stringMatching(/BASE_BACKUP: the PostgreSQL server at postgres@127\.0\.0\.1:\d+ stopped, restarted or is unreachable \(source slow\).*Nothing was committed/) });
-    } finally {
-      await pg.start();
-    }
+    // 1 MiB/s against ~30 MB: 2 s is well inside the stream.
+    const err = await sys.backupWithServerStopped('slow', pg, 2000);
+    expect(err).toMatchObject({ details: expect.stringMatching(/BASE_BACKUP: the PostgreSQL server at postgres@127\.0\.0\.1:\d+ stopped, restarted or is unreachable \(source slow\).*Nothing was committed/) });
     expect(await sys.snapshots('slow')).toEqual([]);
     const report = await sys.verify();
     expect(report.problems).toEqual([]);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { keyedId } from '@pbk/crypto';
 import { DEFAULT_OPEN_INLINE_BELOW, OpenPool, runOpenJob } from '../src/archiver/index.js';
-import { compact } from '../src/archiver/open-pool.js';
+import { ownCopy as compact } from '../src/archiver/messages.js';
 import { sealChunk } from '../src/blob/index.js';
 import { BlobCorruptError, CancelledError } from '../src/errors.js';
 import { useRepoFixture } from './helpers.js';

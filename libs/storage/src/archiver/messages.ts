@@ -94,3 +94,25 @@ export type FromOpenWorker =
 export function asBuffer(u: Uint8Array): Buffer {
   return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }
+
+/** A view onto shared memory: a worker reads it where it is (neither copied nor moved). */
+export function isShared(b: Uint8Array): boolean {
+  return b.buffer instanceof SharedArrayBuffer;
+}
+
+/** A buffer that is its whole (unshared) ArrayBuffer: it can be moved to another thread instead of copied. */
+export function ownsItsMemory(b: Uint8Array): boolean {
+  return !isShared(b) && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+}
+
+/**
+ * `b`, or a copy of it in an ArrayBuffer of its own. postMessage clones a
+ * view's WHOLE ArrayBuffer: a DEK decoded from a ~1 MiB DownloadBlobs message
+ * is a view into that message, and an id from Buffer.from one into the 8 KiB
+ * pool, so each job copied up to a megabyte (twice with a delta's base) and
+ * the garbage kept both threads' collectors busy. A transfer likewise moves
+ * the whole ArrayBuffer (Node's shared pool with it).
+ */
+export function ownCopy(b: Uint8Array): Uint8Array {
+  return ownsItsMemory(b) ? b : new Uint8Array(b);
+}

@@ -11,7 +11,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Dek } from '@pbk/crypto';
 import { BlobCorruptError, CancelledError, StorageError } from '../errors.js';
-import { asBuffer, type FromOpenWorker, type ToOpenWorker } from './messages.js';
+import { asBuffer, isShared, ownCopy, ownsItsMemory, type FromOpenWorker, type ToOpenWorker } from './messages.js';
 import { runOpenJob, type DeltaBase } from './open-job.js';
 import { defaultSealWorkers } from './seal-pool.js';
 import { WorkerJobs } from './worker-jobs.js';
@@ -183,16 +183,6 @@ export class OpenPool {
   }
 }
 
-/** A view onto shared memory: a worker reads it where it is (neither copied nor moved). */
-function isShared(b: Uint8Array): boolean {
-  return b.buffer instanceof SharedArrayBuffer;
-}
-
-/** A buffer that is its whole ArrayBuffer can be moved to a worker (transferred) instead of copied. */
-function ownsItsMemory(b: Uint8Array): boolean {
-  return !isShared(b) && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
-}
-
 function post(worker: Worker, taskId: number, job: Job): void {
   let sealed: Uint8Array;
   if (job.move || isShared(job.sealed)) {
@@ -203,10 +193,10 @@ function post(worker: Worker, taskId: number, job: Job): void {
   }
   const msg: ToOpenWorker = {
     taskId,
-    dekId: compact(job.dek.id),
-    dekKey: compact(job.dek.key),
-    idKey: compact(job.idKey),
-    id: compact(job.id),
+    dekId: ownCopy(job.dek.id),
+    dekKey: ownCopy(job.dek.key),
+    idKey: ownCopy(job.idKey),
+    id: ownCopy(job.id),
     sealed,
     rawLength: job.rawLength,
     packId: job.packId,
@@ -217,21 +207,10 @@ function post(worker: Worker, taskId: number, job: Job): void {
   const transfer = isShared(sealed) ? [] : [sealed.buffer as ArrayBuffer];
   if (job.base) {
     const b = job.base;
-    msg.base = { id: compact(b.id), dekId: compact(b.dek.id), dekKey: compact(b.dek.key), sealed: new Uint8Array(b.sealed), rawLength: b.rawLength, packId: b.packId };
+    msg.base = { id: ownCopy(b.id), dekId: ownCopy(b.dek.id), dekKey: ownCopy(b.dek.key), sealed: new Uint8Array(b.sealed), rawLength: b.rawLength, packId: b.packId };
     transfer.push(msg.base.sealed.buffer as ArrayBuffer);
   }
   worker.postMessage(msg, transfer);
-}
-
-/**
- * A copy of a small field in an ArrayBuffer of its own. postMessage clones a
- * view's WHOLE ArrayBuffer: a DEK decoded from a ~1 MiB DownloadBlobs message
- * is a view into that message, and an id from Buffer.from one into the 8 KiB
- * pool, so each job copied up to a megabyte (twice with a delta's base) and
- * the garbage kept both threads' collectors busy.
- */
-export function compact(b: Uint8Array): Uint8Array {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
 }
 
 function answer(job: Job, m: FromOpenWorker): void {

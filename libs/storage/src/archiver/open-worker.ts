@@ -5,15 +5,10 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { BlobCorruptError } from '../errors.js';
-import { asBuffer, type FromOpenWorker, type ToOpenWorker } from './messages.js';
+import { asBuffer, ownCopy, type FromOpenWorker, type ToOpenWorker } from './messages.js';
 import { runOpenJob } from './open-job.js';
 
 const port = parentPort!;
-
-/** Transfer only a buffer that owns its whole ArrayBuffer (never Node's shared pool); copy otherwise. */
-function transferable(b: Uint8Array): Uint8Array {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
-}
 
 port.on('message', (m: ToOpenWorker) => {
   try {
@@ -38,11 +33,11 @@ port.on('message', (m: ToOpenWorker) => {
       transfer.push(m.sealed.buffer as ArrayBuffer);
     }
     if (m.wantPlaintext) {
-      out.plaintext = transferable(plaintext);
+      out.plaintext = ownCopy(plaintext);
       transfer.push(out.plaintext.buffer as ArrayBuffer);
     }
     if (delta) {
-      out.delta = transferable(delta);
+      out.delta = ownCopy(delta);
       transfer.push(out.delta.buffer as ArrayBuffer);
     }
     if (baseProblem !== undefined) out.baseProblem = baseProblem;
