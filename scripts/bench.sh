@@ -9,6 +9,7 @@
 # files:   the same data through pbk-agent -> gRPC -> pbk-coordinator (bench/src/files-bench.ts).
 # redis:   a redis-server with N keys dumped (BGSAVE) through pbk-agent -> pbk-coordinator (bench/src/redis-bench.ts).
 # postgres: base backups, PITR restore (RTO), logical dump/restore, RPO; pgBackRest side by side (bench/src/postgres-bench.ts).
+# wire:    CPU per GiB of each layer an upload crosses (TLS, HTTP/2, grpc-js) and of the receipt check (bench/src/wire-bench.ts).
 # stream:  storeStream alone (base backups, RDB dumps, WAL) on generated in-memory data (bench/src/stream-bench.ts).
 # postgres-rpo: commit a row, time until the coordinator lists its WAL durable, p50/p99 (bench/src/postgres-rpo.ts).
 # pg-chunking: what a second PostgreSQL base backup stores under several chunkings (CDC sizes, fixed 8 KiB pages) (bench/src/pg-chunking.ts).
@@ -18,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-  echo "usage: bash scripts/bench.sh storage|files|redis|stream|postgres|postgres-rpo|pg-chunking|wal-compact [args]   (args: bash scripts/bench.sh NAME --help)" >&2
+  echo "usage: bash scripts/bench.sh storage|files|redis|stream|wire|postgres|postgres-rpo|pg-chunking|wal-compact [args]   (args: bash scripts/bench.sh NAME --help)" >&2
 }
 
 build() {
@@ -30,7 +31,7 @@ build() {
 what="${1:-}"
 # The bench's name -> its script in bench/dist.
 case "$what" in
-  storage|files|redis|stream|postgres) script="$what-bench" ;;
+  storage|files|redis|stream|postgres|wire) script="$what-bench" ;;
   postgres-rpo|pg-chunking|wal-compact) script="$what" ;;
   -h|--help|help)
     usage

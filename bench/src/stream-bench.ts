@@ -22,6 +22,7 @@
 // stdout: exactly one JSON object; progress goes to stderr.
 import { createCipheriv, createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CHUNKER_OPTIONS, SealPool, storeStream, type BlobSink, type StreamContext } from '@pbk/storage';
 import { makeTestRepo } from '@pbk/storage/testing';
@@ -146,7 +147,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+// Only when run as the script: wire-bench imports generate().
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

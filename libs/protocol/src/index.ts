@@ -25,6 +25,7 @@ export {
   authorize,
   certificateFingerprint,
   channelCredentials,
+  TLS_CIPHERS,
   createCa,
   createKeyAndCsr,
   fetchPinnedCa,

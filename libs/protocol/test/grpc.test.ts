@@ -1,6 +1,7 @@
 // A real grpc-js server on port 0 over mutual TLS, in process.
 import { randomBytes } from 'node:crypto';
 import { connect as connectHttp2 } from 'node:http2';
+import { connect as connectTls } from 'node:tls';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { loadPackageDefinition, Metadata, Server, status, type CallOptions, type Client, type requestCallback, type ServiceError } from '@grpc/grpc-js';
@@ -220,6 +221,21 @@ describe('mutual TLS', () => {
     const otherCa = await createCa({ commonName: 'not ours', validDays: 1 });
     const c = keep(new protocol.OperatorService(`127.0.0.1:${port}`, channelCredentials({ caPem: otherCa.certPem, ...admin }), clientChannelOptions()));
     await expect(unary(c.status.bind(c), {})).rejects.toMatchObject({ code: status.UNAVAILABLE });
+  });
+
+  it('picks AES-128-GCM by its own order, whatever a client prefers, and still speaks TLS 1.2', async () => {
+    // Node's default client list puts AES-256-GCM first.
+    const handshake = async (maxVersion: 'TLSv1.2' | 'TLSv1.3') => {
+      const socket = connectTls({ port, host: '127.0.0.1', servername: 'localhost', ca: ca.certPem, cert: admin.certPem, key: admin.keyPem, ALPNProtocols: ['h2'], maxVersion });
+      try {
+        await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+        return { protocol: socket.getProtocol(), cipher: socket.getCipher().standardName };
+      } finally {
+        socket.destroy();
+      }
+    };
+    expect(await handshake('TLSv1.3')).toEqual({ protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' });
+    expect((await handshake('TLSv1.2')).protocol).toBe('TLSv1.2');
   });
 
   it('gates RPCs by role: an agent may not call the operator service', async () => {
