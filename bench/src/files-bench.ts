@@ -66,6 +66,9 @@ export const USAGE = `usage: node bench/dist/files-bench.js [options]
   --cpu-prof DIR      run the coordinator and the agent under node --cpu-prof, profiles into DIR (slows them down:
                       for finding where the time goes, not for figures)
   --no-restore        skip both restores (and restored_identical): for iterating on the backup figures
+  --split-cores       the agent on CPU 0, the coordinator on CPU 1, the local engine on CPU 0 (taskset): each
+                      daemon on a core of its own, as on two hosts, against the local engine on the agent's
+                      share; without it all of them share every core (the issue's figure)
   --json              print only the JSON object on stdout`;
 
 /** Targets from the issue ("Benchmark"), on about 1 GiB on the 2-core machine. */
@@ -93,6 +96,8 @@ export interface FilesOptions {
   json: boolean;
   cpuProf?: string;
   restore: boolean;
+  /** Agent and local engine on CPU 0, coordinator on CPU 1. */
+  splitCores: boolean;
 }
 
 const nonNegativeInt = (text: string | undefined, flag: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number => {
@@ -110,7 +115,7 @@ export function parseFilesOptions(argv: readonly string[]): FilesOptions | null 
       data: { type: 'string' }, generate: { type: 'string' }, seed: { type: 'string' }, fraction: { type: 'string' },
       edits: { type: 'string' }, 'debounce-ms': { type: 'string' }, 'gap-ms': { type: 'string' }, work: { type: 'string' }, 'cpu-prof': { type: 'string' }, restores: { type: 'string' },
       'local-runs': { type: 'string' },
-      keep: { type: 'boolean' }, 'no-restore': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      keep: { type: 'boolean' }, 'no-restore': { type: 'boolean' }, 'split-cores': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
     allowPositionals: false,
@@ -140,6 +145,7 @@ export function parseFilesOptions(argv: readonly string[]): FilesOptions | null 
     keep: values.keep ?? false,
     json: values.json ?? false,
     restore: !(values['no-restore'] ?? false),
+    splitCores: values['split-cores'] ?? false,
     ...(values['cpu-prof'] !== undefined ? { cpuProf: resolve(values['cpu-prof']) } : {}),
   };
 }
@@ -147,6 +153,13 @@ export function parseFilesOptions(argv: readonly string[]): FilesOptions | null 
 const log = (msg: string): void => {
   process.stderr.write(`[files-bench] ${msg}\n`);
 };
+
+/** --split-cores: which CPU each process runs on (taskset lists). */
+function splitCores(): { agent: string; coordinator: string; local: string } {
+  if (cpus().length < 2) throw new Error(`--split-cores needs at least 2 CPUs, this machine has ${cpus().length}`);
+  if (spawnSync('taskset', ['--version']).status !== 0) throw new Error('--split-cores needs taskset (Debian: apt-get install util-linux)');
+  return { agent: '0', coordinator: '1', local: '0' };
+}
 const round = (v: number, digits = 3): number => Number(v.toFixed(digits));
 const MB = 1e6;
 /** Throughput in MB/s (10^6 bytes per second) of `bytes` in `seconds`. */
@@ -224,6 +237,7 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
   if (missing.length) throw new Error(`build the workspace first (npm run build): missing ${missing.join(', ')}`);
   if (!hasPbkPhase()) throw new Error(`build the workspace first (npm run build): missing ${PBK_PHASE_SCRIPT}`);
   if (opts.data !== undefined && !(existsSync(opts.data) && statSync(opts.data).isDirectory())) throw new Error(`--data ${opts.data} is not a directory`);
+  const cores = opts.splitCores ? splitCores() : undefined;
 
   const parent = opts.work ?? tmpdir();
   mkdirSync(parent, { recursive: true });
@@ -283,7 +297,7 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
       if (init.code !== 0) throw new Error(`pbk-coordinator init exited ${init.code}: ${(init.stderr || init.stdout).trim().slice(-1000)}`);
       coordinator = new LineProcess('pbk-coordinator', COORDINATOR_MAIN,
         ['serve', '--data', coordDir, '--listen', '127.0.0.1:0', '--enroll-listen', '127.0.0.1:0', '--http', '127.0.0.1:0'],
-        { env, logFile: join(logsDir, 'coordinator.log'), nodeArgs });
+        { env, logFile: join(logsDir, 'coordinator.log'), nodeArgs, ...(cores ? { cpus: cores.coordinator } : {}) });
       const ready = JSON.parse((await coordinator.waitFor((l) => l.text.includes('"event":"ready"'), { timeoutMs: 60_000, what: 'the ready line' })).text) as { grpc: string };
       meters.coordinator = new ProcessMeter(coordinator.pid);
       log(`coordinator ready on ${ready.grpc} (pid ${coordinator.pid})`);
@@ -312,7 +326,7 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
         '',
       ].join('\n'));
       const from = coordinator.count;
-      agent = new LineProcess('pbk-agent', AGENT_MAIN, ['run', '--config', config], { env, logFile: join(logsDir, 'agent.log'), nodeArgs });
+      agent = new LineProcess('pbk-agent', AGENT_MAIN, ['run', '--config', config], { env, logFile: join(logsDir, 'agent.log'), nodeArgs, ...(cores ? { cpus: cores.agent } : {}) });
       meters.agent = new ProcessMeter(agent.pid);
       operator = await connectOperator(ready.grpc, join(coordDir, 'admin'));
       // ready = the watched source's start-up snapshot is committed (backupOnStart) and the agent is connected
@@ -357,7 +371,7 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
     };
 
     // One repository per local run; the first one's snapshots are the ones restored.
-    const engines = Array.from({ length: opts.localRuns }, (_, i) => new PbkEngine(join(work, i === 0 ? 'local-repo' : `local-repo-${i + 1}`)));
+    const engines = Array.from({ length: opts.localRuns }, (_, i) => new PbkEngine(join(work, i === 0 ? 'local-repo' : `local-repo-${i + 1}`), 100, cores?.local));
     for (const e of engines) mkdirSync(e.repoDir);
     const engine = engines[0]!;
     const localSnapshots: string[] = [];
@@ -583,6 +597,7 @@ export async function runFilesBench(opts: FilesOptions): Promise<{ report: Recor
         node: process.version,
         mb: 'MB = 10^6 bytes; MBps = bytes of the source / wall seconds',
         ...(opts.cpuProf !== undefined ? { cpu_prof: `${opts.cpuProf} (the daemons ran under --cpu-prof: their figures are slowed down)` } : {}),
+        ...(cores ? { cores: { ...cores, note: 'taskset CPU lists (--split-cores): each daemon on a core of its own, the local engine on the agent\'s' } } : {}),
         rss_method: 'coordinator, agent: VmHWM of their pids (read at each phase end, reset through /proc/PID/clear_refs, polled every 100 ms); local phases: ' +
           (hasGnuTime() ? 'gnu-time (/usr/bin/time -f %M)' : 'VmHWM polled every 20 ms'),
       },

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BackupOutcome, Engine, RestoreOutcome, VerifyOutcome } from './engine.js';
 import { lastJsonLine, mustSucceed, runMeasured, type Measured } from './measure.js';
+import { onCpus } from './system.js';
 
 export const PBK_PHASE_SCRIPT = fileURLToPath(new URL('./pbk-phase.js', import.meta.url));
 
@@ -23,13 +24,17 @@ export class PbkEngine implements Engine {
   private readonly kek = randomBytes(32).toString('base64');
   private readonly env: NodeJS.ProcessEnv;
 
-  /** readDataPct: share of data that verify reads and decrypts (100 = all, like restic check --read-data). */
-  constructor(readonly repoDir: string, private readonly readDataPct = 100) {
+  /**
+   * readDataPct: share of data that verify reads and decrypts (100 = all, like restic check --read-data).
+   * cpus: run every phase on these CPUs only (taskset's list).
+   */
+  constructor(readonly repoDir: string, private readonly readDataPct = 100, private readonly cpus?: string) {
     this.env = { ...process.env, PBK_BENCH_KEK: this.kek };
   }
 
   private run(args: string[]): Promise<Measured> {
-    return runMeasured(process.execPath, [PBK_PHASE_SCRIPT, ...args], { env: this.env, secrets: [this.kek] });
+    const [cmd, argv] = onCpus(this.cpus, process.execPath, [PBK_PHASE_SCRIPT, ...args]);
+    return runMeasured(cmd, argv, { env: this.env, secrets: [this.kek] });
   }
 
   async init(): Promise<Measured> {

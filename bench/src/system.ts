@@ -90,11 +90,12 @@ export class LineProcess {
     readonly name: string,
     script: string,
     args: readonly string[],
-    opts: { env?: NodeJS.ProcessEnv; input?: string; logFile?: string; keep?: number; nodeArgs?: readonly string[] } = {},
+    opts: { env?: NodeJS.ProcessEnv; input?: string; logFile?: string; keep?: number; nodeArgs?: readonly string[]; cpus?: string } = {},
   ) {
     installExitHook();
     const keep = opts.keep ?? 400;
-    this.child = spawn(process.execPath, [...shebangNodeFlags(script), ...(opts.nodeArgs ?? []), script, ...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [file, argv] = onCpus(opts.cpus, process.execPath, [...shebangNodeFlags(script), ...(opts.nodeArgs ?? []), script, ...args]);
+    this.child = spawn(file, argv, { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     if (this.child.pid === undefined) throw new Error(`${name}: could not start ${script}`);
     this.pid = this.child.pid;
     children.add(this.child);
@@ -185,6 +186,15 @@ export class LineProcess {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * `cmd args` run on the given CPUs only (taskset's list, e.g. "0" or "0,1"),
+ * threads started later included; unchanged without `cpus`. taskset execs the
+ * command, so the child's pid is the command's.
+ */
+export function onCpus(cpus: string | undefined, cmd: string, args: readonly string[]): [string, string[]] {
+  return cpus === undefined ? [cmd, [...args]] : ['taskset', ['--cpu-list', cpus, cmd, ...args]];
 }
 
 /**

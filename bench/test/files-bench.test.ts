@@ -8,7 +8,7 @@ import { percentile, summarize } from '../src/stats.js';
 
 describe('parseFilesOptions', () => {
   it('has the documented defaults: 1 GiB generated, 50 edits, agent debounce, 300 ms gap', () => {
-    expect(parseFilesOptions([])).toEqual({ generate: 1024 ** 3, seed: 1, fraction: 0.05, edits: 50, gapMs: 300, keep: false, json: false, restore: true, restores: 1, localRuns: 1 });
+    expect(parseFilesOptions([])).toEqual({ generate: 1024 ** 3, seed: 1, fraction: 0.05, edits: 50, gapMs: 300, keep: false, json: false, restore: true, restores: 1, localRuns: 1, splitCores: false });
   });
 
   it('takes --data as an absolute path, and the other options', () => {
@@ -18,6 +18,7 @@ describe('parseFilesOptions', () => {
     expect(parseFilesOptions(['--cpu-prof', 'prof'])?.cpuProf).toBe(resolve('prof'));
     expect(parseFilesOptions(['--no-restore'])?.restore).toBe(false);
     expect(parseFilesOptions(['--local-runs', '3'])?.localRuns).toBe(3);
+    expect(parseFilesOptions(['--split-cores'])?.splitCores).toBe(true);
   });
 
   it('returns null for --help', () => {
