@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { NotFoundError, StorageError } from '../errors.js';
 import { encodeIndexFile, type IndexFile } from '../index/index.js';
-import { entriesBytes, PackBuilder, packIdFromName, packName, readPackEntries, type PackEntry } from '../pack/index.js';
+import { entriesBytes, packIdFromName, packName, readPackEntries, type PackEntry } from '../pack/index.js';
 import { DEFAULT_PACK_TARGET_BYTES, type Repository } from '../repository/index.js';
 import { loadWalManifests, saveWalManifest, type WalManifestFile } from '../wal/index.js';
 
@@ -226,12 +226,16 @@ export class Compactor {
       //    we keep is not copied again; one in two compacted packs is copied once.
       const newPacks: { packId: string; entries: PackEntry[] }[] = [];
       const copied = new Set<string>();
-      let builder = new PackBuilder();
+      let builder = repo.newPackBuilder();
       const close = async (): Promise<void> => {
         if (builder.count === 0) return;
         const pack = builder.finish(repo.keys.master.metaKey);
-        builder = new PackBuilder();
-        await repo.backend.put(packName(pack.id), Buffer.concat(pack.parts, pack.length));
+        builder = repo.newPackBuilder();
+        try {
+          await repo.backend.put(packName(pack.id), pack.parts[0]);
+        } finally {
+          pack.release();
+        }
         newPacks.push({ packId: pack.id, entries: pack.entries });
       };
       for (const packId of compacted) {

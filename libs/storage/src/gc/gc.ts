@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StorageError } from '../errors.js';
 import { encodeIndexFile } from '../index/index.js';
-import { PackBuilder, packIdFromName, packName, readPackEntries, type PackEntry } from '../pack/index.js';
+import { packIdFromName, packName, readPackEntries, type PackEntry } from '../pack/index.js';
 import { DEFAULT_PACK_TARGET_BYTES, type Repository } from '../repository/index.js';
 import { listSnapshotIds, walkSnapshotRefs, type Problem } from '../verify/index.js';
 import { loadWalManifests } from '../wal/index.js';
@@ -131,12 +131,16 @@ export async function collectGarbage(repo: Repository, options: GcOptions = {}):
     // Repack live blobs into new packs (sealed bytes copied: no key needed, nothing decrypted).
     const newPacks: { packId: string; entries: PackEntry[] }[] = [];
     const target = options.packTargetBytes ?? DEFAULT_PACK_TARGET_BYTES;
-    let builder = new PackBuilder();
+    let builder = repo.newPackBuilder();
     const closeBuilder = async () => {
       if (builder.count === 0) return;
       const pack = builder.finish(repo.keys.master.metaKey);
-      builder = new PackBuilder();
-      if (!report.dryRun) await repo.backend.put(packName(pack.id), Buffer.concat(pack.parts, pack.length));
+      builder = repo.newPackBuilder();
+      try {
+        if (!report.dryRun) await repo.backend.put(packName(pack.id), pack.parts[0]);
+      } finally {
+        pack.release();
+      }
       newPacks.push({ packId: pack.id, entries: pack.entries });
     };
     for (const plan of plans.filter((p) => p.action === 'repack')) {

@@ -36,6 +36,7 @@ export class PackBuffers {
   /** Back for reuse: nothing may read or write `buf` afterwards. One grown far past the capacity is left to the collector. */
   give(buf: Buffer): void {
     if (this.#free.length < this.keep && buf.length <= 2 * this.capacity) this.#free.push(buf);
+    if (this.#free.length === 0) return;
     // Restarted by every give: the buffers go once packs stop coming, not mid-backup.
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {

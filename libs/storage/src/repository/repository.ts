@@ -87,7 +87,7 @@ export class Repository {
     // compression overhead and the trailer (a larger tree blob makes its pack's buffer grow).
     // Pages are touched only as packs fill them.
     this.packBuffers = new PackBuffers(this.opts.packTargetBytes + config.chunker.maxSize + (1 << 20), this.opts.maxPackWrites + 1);
-    this.builder = new PackBuilder(this.packBuffers);
+    this.builder = this.newPackBuilder();
   }
 
   get logger(): Logger {
@@ -227,15 +227,14 @@ export class Repository {
 
   private async closePack(): Promise<void> {
     const builder = this.builder;
-    this.builder = new PackBuilder(this.packBuffers);
+    this.builder = this.newPackBuilder();
     while (this.writes.size >= this.opts.maxPackWrites) await Promise.race(this.writes);
     this.throwIfWriteFailed();
     const pack = builder.finish(this.keys.master.metaKey);
     // One buffer (the builder's, reused for a later pack once this write settles): a few large
     // writes instead of one per blob, and a Buffer put can be retried.
-    const bytes = pack.parts.length === 1 ? pack.parts[0]! : Buffer.concat(pack.parts, pack.length);
     const write = this.backend
-      .put(packName(pack.id), bytes)
+      .put(packName(pack.id), pack.parts[0])
       .then(async () => {
         this.unindexed.push({ packId: pack.id, entries: pack.entries });
         this.index.addPack(pack.id, pack.entries);
@@ -274,10 +273,18 @@ export class Repository {
     }
   }
 
+  /**
+   * A builder for packs written outside addBlob (compaction, GC), in the
+   * repository's reused pack memory: release each finished pack once written.
+   */
+  newPackBuilder(): PackBuilder {
+    return new PackBuilder(this.packBuffers);
+  }
+
   /** Drops what was added but not flushed (a failed run); durable packs stay for GC to judge. */
   abandonWrites(): void {
     this.builder.discard();
-    this.builder = new PackBuilder(this.packBuffers);
+    this.builder = this.newPackBuilder();
     this.pending.clear();
   }
 
